@@ -1,0 +1,60 @@
+"""`create_app(settings, model)`: wires settings, the loaded model, routes, lifespan and metrics."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from .errors import install_error_handlers
+from .health import build_health_router
+from .invocations import build_invocations_router
+from .logs import RequestIdMiddleware, configure_logging
+from .metrics import MODEL_INFO, instrument
+from .model import ServedModel, load_model
+from .predict import build_predict_router
+from .predictor import Predictor
+from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def _warm_up(model: ServedModel) -> None:
+    """Score the input example once, so the first caller does not pay for lazy set-up."""
+    if model.input_example is not None:
+        model.predict(model.input_example)
+
+
+def create_app(settings: Settings | None = None, model: ServedModel | None = None) -> FastAPI:
+    """The service for `model` (loaded from `settings.model_uri` when not given: fail fast)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    model = model or load_model(settings)
+    predictor = Predictor(model, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_warm_up, model)
+        MODEL_INFO.labels(model.name, model.version).set(1)
+        app.state.ready = True
+        yield
+        app.state.ready = False
+        await predictor.close()
+
+    app = FastAPI(
+        title=f"{model.name} model service",
+        version=model.version,
+        description=f"Serves MLflow model `{model.uri}` from memory.",
+        lifespan=lifespan,
+    )
+    app.state.ready = False
+    app.state.model = model
+    app.state.predictor = predictor
+    app.include_router(build_predict_router(model, predictor, settings.max_batch_rows))
+    app.include_router(build_invocations_router(model, predictor, settings.max_batch_rows))
+    app.include_router(build_health_router(model, settings))
+    install_error_handlers(app)
+    instrument(app)
+    app.add_middleware(RequestIdMiddleware)
+    return app

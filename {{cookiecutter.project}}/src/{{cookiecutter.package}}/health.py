@@ -1,0 +1,59 @@
+"""`GET /health/live`, `GET /health/ready` and `GET /info`."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Request
+
+from .model import ServedModel
+from .responses import JSONBytes
+from .settings import Settings
+
+LIVE, READY = "/health/live", "/health/ready"
+
+
+def read_card(path: Path) -> dict[str, Any] | None:
+    """The model card (catalog-info.yaml), or None when the file is not there."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def model_info(model: ServedModel, settings: Settings) -> dict[str, Any]:
+    raw = model.signature.to_dict() if model.signature else {}
+    signature = {part: json.loads(text) for part, text in raw.items() if text} or None
+    return {
+        "name": model.name,
+        "version": model.version,
+        "uri": model.uri,
+        "run_id": model.run_id,
+        "flavors": list(model.flavors),
+        "signature": signature,
+        "loaded_at": model.loaded_at.isoformat(),
+        "image_tag": settings.image_tag,
+        "card": read_card(settings.card_path),
+    }
+
+
+def build_health_router(model: ServedModel, settings: Settings) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+    info = model_info(model, settings)
+
+    @router.get(LIVE, summary="The process is alive")
+    async def live() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get(READY, summary="The model is loaded and answering")
+    async def ready(request: Request) -> JSONBytes:
+        is_ready = getattr(request.app.state, "ready", False)
+        body = {"status": "ready" if is_ready else "not ready", "model": model.name}
+        return JSONBytes(body, status_code=200 if is_ready else 503)
+
+    @router.get("/info", summary="The model card and what MLflow says of the model")
+    async def get_info() -> dict[str, Any]:
+        return info
+
+    return router

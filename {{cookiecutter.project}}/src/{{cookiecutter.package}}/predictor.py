@@ -1,0 +1,68 @@
+"""Run the model off the event loop, with the timeout, error classes and metrics of the service."""
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from starlette.concurrency import run_in_threadpool
+
+from .errors import InvalidInput, PredictionFailed, PredictionTimeout
+from .metrics import PREDICTION_ERRORS, PREDICTION_LATENCY, PREDICTION_ROWS, PREDICTIONS
+from .model import ServedModel
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+_SCHEMA_ERROR_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST"}
+
+
+class Predictor:
+    """The one way routes call the model: `await predictor.predict(data, route, rows)`."""
+
+    def __init__(self, model: ServedModel, settings: Settings) -> None:
+        self.model = model
+        self.timeout_s = settings.request_timeout_s
+
+    async def _call(self, data: Any, params: dict[str, Any] | None, batchable: bool) -> Any:
+        return await run_in_threadpool(self.model.predict, data, params)
+
+    async def predict(
+        self,
+        data: Any,
+        route: str,
+        rows: int,
+        params: dict[str, Any] | None = None,
+        batchable: bool = False,
+    ) -> tuple[Any, float]:
+        """The raw output and the seconds it took; raises the service's error classes."""
+        started = time.perf_counter()
+        try:
+            raw = await asyncio.wait_for(self._call(data, params, batchable), self.timeout_s)
+        except TimeoutError:
+            PREDICTION_ERRORS.labels(route, "timeout").inc()
+            raise PredictionTimeout(
+                f"the prediction took longer than REQUEST_TIMEOUT_S={self.timeout_s:g} s"
+            ) from None
+        except MlflowException as exc:
+            if exc.error_code not in _SCHEMA_ERROR_CODES:
+                raise self._failed(route) from exc
+            PREDICTION_ERRORS.labels(route, "invalid").inc()
+            raise InvalidInput(
+                f"the model's schema rejects the input: {exc.message[:500]}"
+            ) from exc
+        except Exception as exc:
+            raise self._failed(route) from exc
+        elapsed = time.perf_counter() - started
+        PREDICTIONS.labels(route).inc()
+        PREDICTION_ROWS.labels(route).inc(rows)
+        PREDICTION_LATENCY.labels(route).observe(elapsed)
+        return raw, elapsed
+
+    def _failed(self, route: str) -> PredictionFailed:
+        PREDICTION_ERRORS.labels(route, "model").inc()
+        log.exception("the model raised while predicting")
+        return PredictionFailed("the model failed on this input; the log has the details")
+
+    async def close(self) -> None:
+        """Release what the predictor holds (a micro-batcher's thread, if any)."""

@@ -1,0 +1,112 @@
+"""MLflow signature -> pydantic request models (one table, one function); records -> model input.
+
+Column-based signatures give one typed field per column (optional columns may be left out);
+tensor-based signatures give one nested-list field per named tensor (`input` when unnamed);
+a model without a signature takes free-form records.
+"""
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import DataType, Schema, TensorSpec
+from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, RootModel, create_model
+
+log = logging.getLogger(__name__)
+
+# The wire type of each MLflow column type (binary travels as base64 text).
+COLUMN_TYPES: dict[DataType, Any] = {
+    DataType.string: str,
+    DataType.integer: int,
+    DataType.long: int,
+    DataType.float: float,
+    DataType.double: float,
+    DataType.boolean: bool,
+    DataType.datetime: datetime,
+    DataType.binary: Base64Bytes,
+}
+UNNAMED_TENSOR = "input"
+
+
+class FreeFormRecord(RootModel[dict[str, Any]]):
+    """One record of a model without a signature: any JSON object."""
+
+
+def _tensor_type(spec: TensorSpec) -> Any:
+    """Nested lists for one instance of the tensor (its first, batch dimension dropped)."""
+    kind = spec.type.kind
+    item: Any = bool if kind == "b" else int if kind in "iu" else float if kind == "f" else str
+    for size in reversed(spec.shape[1:]):
+        item = (
+            Annotated[list[item], Field(min_length=size, max_length=size)]
+            if size > 0
+            else list[item]
+        )
+    return item
+
+
+def _example(input_example: Any) -> dict[str, Any] | None:
+    """The first row of the model's input example, as JSON-ready values."""
+    if isinstance(input_example, pd.DataFrame) and len(input_example):
+        return input_example.head(1).to_dict(orient="records")[0]
+    return None
+
+
+def build_record_model(signature: ModelSignature | None, input_example: Any = None) -> type:
+    """The pydantic model of one request record, generated from the model's input schema."""
+    inputs: Schema | None = signature.inputs if signature else None
+    if inputs is None:
+        log.warning("the model has no signature: requests are free-form records, not validated")
+        return FreeFormRecord
+    if inputs.is_tensor_spec():
+        fields = {
+            (spec.name or UNNAMED_TENSOR): (_tensor_type(spec), ...) for spec in inputs.inputs
+        }
+    else:
+        fields = {
+            col.name: (COLUMN_TYPES[col.type] | None, None)
+            if not col.required
+            else (COLUMN_TYPES[col.type], ...)
+            for col in inputs.inputs
+        }
+    example = _example(input_example)
+    config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [example]} if example else None
+    )
+    return create_model("Record", __config__=config, **fields)
+
+
+def records_to_input(records: list[BaseModel], signature: ModelSignature | None) -> Any:
+    """What `pyfunc.predict` takes for these validated records."""
+    inputs = signature.inputs if signature else None
+    if inputs is not None and inputs.is_tensor_spec():
+        arrays = {
+            (spec.name or UNNAMED_TENSOR): np.asarray(
+                [getattr(r, spec.name or UNNAMED_TENSOR) for r in records], dtype=spec.type
+            )
+            for spec in inputs.inputs
+        }
+        return arrays if inputs.has_input_names() else arrays[UNNAMED_TENSOR]
+    rows = [r.root if isinstance(r, RootModel) else r.__dict__ for r in records]
+    frame = pd.DataFrame.from_records(rows)
+    if inputs is not None:
+        # Optional columns nobody sent are left out, so MLflow does not see NaN in an int column.
+        frame = frame[[c for c in inputs.input_names() if c in frame and frame[c].notna().any()]]
+    return frame
+
+
+def predictions_to_rows(raw: Any) -> list[Any]:
+    """A model's output (array, Series, DataFrame, list, dict of arrays) as one value per row."""
+    if isinstance(raw, pd.DataFrame):
+        return raw.to_dict(orient="records")
+    if isinstance(raw, pd.Series | np.ndarray):
+        return raw.tolist()
+    if isinstance(raw, dict):
+        columns = {k: predictions_to_rows(v) for k, v in raw.items()}
+        return [
+            dict(zip(columns, vals, strict=True)) for vals in zip(*columns.values(), strict=True)
+        ]
+    return list(raw)

@@ -1,0 +1,61 @@
+"""Every knob of the service, read from the environment and `.env` (pydantic-settings).
+
+The defaults come from the answers given when this repo was generated; the environment wins.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MODEL_NAME = "{{ cookiecutter.mlflow_model_name }}"
+MODEL_ALIAS = "{{ cookiecutter.mlflow_model_alias }}"
+
+
+class Settings(BaseSettings):
+    """Service settings; each field is the upper-case environment variable of the same name."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    model_uri: str = Field(
+        f"models:/{MODEL_NAME}@{MODEL_ALIAS}",
+        description="What to load: models:/name@alias, models:/name/N, runs:/ID/path or a path.",
+    )
+    model_name: str = Field(MODEL_NAME, description="Name reported when the URI has none.")
+    mlflow_tracking_uri: str = Field("sqlite:///mlflow.db", description="MLflow tracking URI.")
+    mlflow_registry_uri: str | None = Field(None, description="Registry URI (default: tracking).")
+    mlflow_s3_endpoint_url: str | None = Field(None, description="S3-compatible artifact store.")
+    aws_access_key_id: str | None = Field(None, description="Artifact-store access key.")
+    aws_secret_access_key: SecretStr | None = Field(None, description="Artifact-store secret.")
+    host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in a container).")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+    workers: int = Field({{ cookiecutter.workers }}, ge=1, le=64, description="Worker processes.")
+    request_timeout_s: float = Field(
+        {{ cookiecutter.request_timeout_s }}, gt=0, description="Prediction timeout (504 above)."
+    )
+    max_batch_rows: int = Field(
+        {{ cookiecutter.max_batch_rows }}, ge=1, description="Most rows per request (413 above)."
+    )
+    micro_batching: bool = Field(True, description="Score concurrent /predict calls together.")
+    max_batch_size: int = Field(64, ge=1, description="Most rows in one micro-batch.")
+    max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a micro-batch.")
+    model_load_timeout_s: float = Field(300, gt=0, description="Give up loading after this.")
+    graceful_timeout_s: float = Field(20, ge=0, description="Time in-flight calls get on SIGTERM.")
+    log_level: str = Field("INFO", description="Python log level.")
+    image_tag: str = Field("dev", description="Image tag, shown by /info.")
+    card_path: Path = Field(Path("catalog-info.yaml"), description="The model card file.")
+
+    @model_validator(mode="after")
+    def _check_batching(self) -> "Settings":
+        if self.max_batch_size > self.max_batch_rows:
+            raise ValueError("MAX_BATCH_SIZE must not exceed MAX_BATCH_ROWS")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached); tests build `Settings(...)` directly."""
+    return Settings()

@@ -1,0 +1,121 @@
+"""Train the demo fraud model, log it to MLflow with a signature, register it and set an alias.
+
+This is also the retraining entrypoint (`train` in the image, run by the retraining CronJob):
+point `--tracking-uri` (or MLFLOW_TRACKING_URI) at any tracking server; the default is a local
+SQLite store. Replace `build_pipeline` and `make_transactions` with your own model and data.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from .data import make_transactions
+from .settings import MODEL_ALIAS, MODEL_NAME
+
+log = logging.getLogger(__name__)
+
+
+def build_pipeline(trees: int, seed: int) -> Pipeline:
+    """One-hot the merchant category, pass the numbers through, and fit a random forest."""
+    encode = ColumnTransformer(
+        [("category", OneHotEncoder(handle_unknown="ignore"), ["merchant_category"])],
+        remainder="passthrough",
+    )
+    forest = RandomForestClassifier(
+        n_estimators=trees, max_depth=10, class_weight="balanced", random_state=seed, n_jobs=1
+    )
+    return Pipeline([("encode", encode), ("forest", forest)])
+
+
+def _requirements() -> list[str]:
+    """Pin what the model needs to load; inferring it costs a subprocess and ~10 s per log."""
+    from importlib.metadata import version
+
+    return [f"{dist}=={version(dist)}" for dist in ("mlflow", "scikit-learn", "pandas", "skops")]
+
+
+def _trusted_types(model: Pipeline) -> list[str]:
+    """The types skops must trust to load the pipeline we have just built ourselves."""
+    import skops.io
+
+    return skops.io.get_untrusted_types(data=skops.io.dumps(model))
+
+
+def train(
+    tracking_uri: str,
+    model_name: str,
+    alias: str,
+    rows: int = 20_000,
+    trees: int = 100,
+    seed: int = 0,
+) -> str:
+    """Train, log, register, set `alias`; return the `models:/name@alias` URI."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(model_name)
+    features, label = make_transactions(rows, seed)
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, label, test_size=0.2, random_state=seed, stratify=label
+    )
+    model = build_pipeline(trees, seed).fit(x_train, y_train)
+    proba = model.predict_proba(x_test)
+    metrics = {
+        "roc_auc": float(roc_auc_score(y_test, proba[:, 1])),
+        "accuracy": float(accuracy_score(y_test, proba.argmax(axis=1))),
+        "fraud_rate": float(label.mean()),
+    }
+    example = x_train.head(2)
+    signature = infer_signature(example, model.predict_proba(example))
+    with mlflow.start_run(run_name=f"train-{model_name}") as run:
+        mlflow.log_params({"rows": rows, "trees": trees, "seed": seed})
+        mlflow.log_metrics(metrics)
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=signature,
+            input_example=example,
+            pyfunc_predict_fn="predict_proba",
+            registered_model_name=model_name,
+            skops_trusted_types=_trusted_types(model),
+            pip_requirements=_requirements(),
+        )
+    version = info.registered_model_version
+    MlflowClient().set_registered_model_alias(model_name, alias, version)
+    log.info("run %s registered %s version %s as @%s", run.info.run_id, model_name, version, alias)
+    print(f"metrics: {', '.join(f'{k}={v:.3f}' for k, v in metrics.items())}", file=sys.stderr)
+    return f"models:/{model_name}@{alias}"
+
+
+def demo_frame(rows: int, seed: int = 1) -> pd.DataFrame:
+    """Feature rows without labels, as a client would send them."""
+    return make_transactions(rows, seed)[0]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    )
+    parser.add_argument("--model-name", default=MODEL_NAME)
+    parser.add_argument("--alias", default=MODEL_ALIAS, help="e.g. challenger when retraining")
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--trees", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(train(args.tracking_uri, args.model_name, args.alias, args.rows, args.trees, args.seed))
+
+
+if __name__ == "__main__":
+    main()
