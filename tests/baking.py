@@ -1,0 +1,76 @@
+"""Bake the modelship template from tests.
+
+``bake`` is the one way the template tests generate a project: cookiecutter's own API, no
+prompts, hooks on, every answer not given keeping its default from ``cookiecutter.json``.
+``bake_command`` runs the real ``cookiecutter`` command line instead, for tests that need
+its exit status and what it printed (a rejected answer, the next steps).
+
+Both are hermetic: they ignore any user configuration (``~/.cookiecutterrc``,
+``COOKIECUTTER_CONFIG``) and put cookiecutter's replay file in a throwaway folder, so a test
+writes nothing outside the folder it passes in.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+#: The template repository: the folder holding cookiecutter.json and hooks/.
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+
+
+def bake(tmp_path: Path, **answers: str) -> Path:
+    """Bake the template into ``tmp_path`` with ``answers`` and return the project folder.
+
+    For example ``bake(tmp_path, project="credit-scorer", ingress_host="cs.example.com")``
+    returns ``tmp_path / "credit-scorer"``.
+
+    ``tmp_path`` must not already hold a folder named like the project. A rejected answer
+    raises ``cookiecutter.exceptions.FailedHookException`` (the pre-generation hook printed
+    the reasons to stderr) and leaves ``tmp_path`` as it was.
+    """
+    with tempfile.TemporaryDirectory(prefix="cookiecutter-") as scratch:
+        config = {"replay_dir": scratch, "cookiecutters_dir": scratch}
+        project_dir = cookiecutter(
+            str(TEMPLATE_DIR),
+            no_input=True,
+            extra_context=answers,
+            output_dir=str(tmp_path),
+            default_config=config,
+        )
+    return Path(project_dir)
+
+
+def bake_command(output_dir: Path, **answers: str) -> subprocess.CompletedProcess[str]:
+    """Run ``cookiecutter --no-input <template> key=value ...`` into ``output_dir``.
+
+    Returns the finished process (``returncode``, ``stdout``, ``stderr`` as text) without
+    raising on failure. The command runs with this interpreter (``python -m cookiecutter``).
+    """
+    with tempfile.TemporaryDirectory(prefix="cookiecutter-") as scratch:
+        config_file = Path(scratch, "config.yaml")
+        # JSON is YAML: quoting the folder this way is safe for any path.
+        config_file.write_text(
+            "\n".join(
+                f"{key}: {json.dumps(scratch)}" for key in ("replay_dir", "cookiecutters_dir")
+            ),
+            encoding="utf-8",
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "--config-file",
+            str(config_file),
+            "--output-dir",
+            str(output_dir),
+            str(TEMPLATE_DIR),
+            *(f"{key}={value}" for key, value in answers.items()),
+        ]
+        return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
