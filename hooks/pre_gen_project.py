@@ -6,11 +6,12 @@ exits 1; cookiecutter then stops and removes the (still empty) project folder it
 
 How the answers get in, and how tests import this file
 ------------------------------------------------------
-The only Jinja in this file is the raw string ``ANSWERS_JSON`` below. Cookiecutter fills it
-with every answer as JSON through Jinja's ``tojson`` filter, which escapes ``'``, ``<``, ``>``
-and ``&`` as ``\\u00XX`` sequences, so no description (quotes, apostrophes, backslashes,
-unicode, a triple quote) can end the string early or change its meaning; ``json.loads``
-turns it back into exactly the answers that were given. Unrendered, the file is still plain
+The only Jinja in this file is the raw string ``ANSWERS_JSON`` below, delimited by three
+apostrophes. Cookiecutter fills it with every answer as JSON through Jinja's ``tojson``
+filter, which writes every apostrophe (and ``<``, ``>``, ``&``) as a ``\\u00XX`` escape:
+no answer (quotes, apostrophes, backslashes, unicode, triple quotes) can end the string
+early, the raw string keeps JSON's backslash escapes as they are, and ``json.loads`` turns
+it back into exactly the answers that were given. Unrendered, the file is still plain
 valid Python (the placeholder is just a string), so the tests load it as it is with
 ``importlib`` and call the pure ``check_*`` functions and ``validate_answers``; only
 ``main()`` parses ``ANSWERS_JSON``, and only when the file runs as a script. The hook runs in
@@ -341,9 +342,13 @@ def check_git_repo_url(value: str) -> str | None:
 
 def check_mlflow_tracking_uri(value: str) -> str | None:
     problem = _url_problem(value, ("http", "https"), min_path_segments=0)
+    if problem is None and "[" in value:
+        # The NetworkPolicy template takes MLflow's port from "host:port".
+        problem = "has an IPv6 literal host, which the NetworkPolicy cannot take a port from"
     allowed = (
         "must be an http:// or https:// URL of the MLflow tracking server without "
-        "credentials, query or fragment, e.g. 'http://mlflow.mlflow.svc.cluster.local:5000'"
+        "credentials, query or fragment, with a DNS name or IPv4 address as host, "
+        "e.g. 'http://mlflow.mlflow.svc.cluster.local:5000'"
     )
     return f"{problem}; {allowed}" if problem else None
 

@@ -98,7 +98,6 @@ ACCEPTED = [
     ("check_mlflow_tracking_uri", "https://mlflow.example.com/"),
     ("check_mlflow_tracking_uri", "http://mlflow:5000"),
     ("check_mlflow_tracking_uri", "http://10.0.0.7:5000/mlflow"),
-    ("check_mlflow_tracking_uri", "http://[::1]:5000"),
     ("check_image", "ghcr.io/acme/fraud-detector"),
     ("check_image", "acme/fraud-detector"),
     ("check_image", "fraud"),
@@ -241,6 +240,7 @@ REJECTED = [
     ("check_mlflow_tracking_uri", "http://mlflow:0", "port 0"),
     ("check_mlflow_tracking_uri", "http://user:pw@mlflow:5000", "credentials"),
     ("check_mlflow_tracking_uri", "", "http:// or https://"),
+    ("check_mlflow_tracking_uri", "http://[::1]:5000", "IPv6 literal host"),
     ("check_image", "ghcr.io/acme/x:1.0", "has a tag"),
     ("check_image", "localhost:5000/x:latest", "has a tag"),
     ("check_image", "ghcr.io/acme/x@sha256:" + "a" * 64, "has a digest"),
@@ -442,12 +442,28 @@ BAD_ANSWER_SETS = [
     ({"git_repo_url": "git@github.com:acme/x.git"}, "must be an https:// URL"),
     ({"image": "ghcr.io/acme/x:v1"}, "invalid answer image='ghcr.io/acme/x:v1': has a tag"),
     ({"mlflow_model_alias": "latest"}, "invalid answer mlflow_model_alias='latest'"),
-    ({"description": "It's fine but \x1b[31m red"}, "control characters"),
+    ({"description": "It's fine but \x1b[31m red"}, "control character"),
+    ({"namespace": "Models"}, "invalid answer namespace='Models': must be a Kubernetes namespace"),
 ]
 
 
-@pytest.mark.parametrize(("answers", "message"), BAD_ANSWER_SETS)
-def test_cookiecutter_rejects_bad_answers_and_writes_nothing(
+BAD_IDS = ["+".join(answers) for answers, _ in BAD_ANSWER_SETS]
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWER_SETS, ids=BAD_IDS)
+def test_baking_rejects_bad_answers_and_writes_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], answers: dict[str, str], message: str
+) -> None:
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, **answers)
+    err = capfd.readouterr().err  # the hook runs in a child process: capture at fd level
+    assert message in err
+    assert "nothing was generated" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWER_SETS[:3], ids=BAD_IDS[:3])
+def test_the_cookiecutter_command_exits_non_zero_and_writes_nothing(
     tmp_path: Path, answers: dict[str, str], message: str
 ) -> None:
     result = bake_command(tmp_path, **answers)
@@ -470,12 +486,6 @@ def test_cookiecutter_itself_rejects_a_choice_outside_the_list(tmp_path: Path) -
     result = bake_command(tmp_path, visibility="secret")
     assert result.returncode != 0
     assert "choices are ['public', 'private']" in result.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_the_api_raises_and_writes_nothing(tmp_path: Path) -> None:
-    with pytest.raises(FailedHookException):
-        bake(tmp_path, namespace="Models")
     assert list(tmp_path.iterdir()) == []
 
 
