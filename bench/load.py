@@ -1,0 +1,73 @@
+"""The load generator: `wrk` (Debian's) with a Lua script that POSTs a body file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+LUA = Path(__file__).with_name("post.lua")
+
+
+def ensure_wrk() -> str:
+    """The path of `wrk`, installed with apt-get when missing; exits with a reason if it can't."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        print("bench: installing wrk with apt-get", file=sys.stderr)
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+            subprocess.run(command, check=False, timeout=600, stdout=subprocess.DEVNULL)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    sys.exit(
+        "bench: `wrk` is not installed and could not be installed here; "
+        "install the Debian package `wrk` (sudo apt-get install wrk) and run again"
+    )
+
+
+def run_wrk(
+    url: str,
+    body: Path,
+    connections: int,
+    seconds: float,
+    content_type: str = "application/json",
+) -> dict[str, float]:
+    """requests/s, p50/p90/p99 (ms) and error counts of one closed-loop wrk run."""
+    command = [
+        ensure_wrk(),
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        str(body),
+        content_type,
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    raw = json.loads(lines[-1])
+    duration = raw["duration_us"] / 1e6
+    errors = sum(raw[k] for k in raw if k.endswith("errors") or k == "timeouts")
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / duration, 1) if duration else 0.0,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "mean_ms": round(raw["mean_us"] / 1000, 3),
+        "errors": errors,
+        "status_errors": raw["status_errors"],
+    }

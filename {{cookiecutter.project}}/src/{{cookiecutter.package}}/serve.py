@@ -1,0 +1,137 @@
+"""Start the service: load the model once, then serve it from N workers that share that copy.
+
+The master process loads the model and builds the app, moves every object it has made out of
+the garbage collector's reach (`gc.freeze`) and only then forks the workers (gunicorn preload
+with uvicorn workers). The workers share the model's memory pages instead of copying them
+when the collector would otherwise touch them. With `WORKERS=1` there is no master: one
+uvicorn process serves the app (less memory, faster start).
+
+SIGTERM stops accepting connections, lets in-flight requests finish for up to
+`GRACEFUL_TIMEOUT_S`, then exits. Prometheus metrics of all workers are merged through a
+per-pod folder under /tmp (`PROMETHEUS_MULTIPROC_DIR`), emptied at start.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .settings import Settings, get_settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_metrics_dir(workers: int) -> Path | None:
+    """Point prometheus_client at an empty per-pod folder; returns it if we made it.
+
+    Must run before prometheus_client is first imported: it picks its storage at import time.
+    """
+    configured = os.environ.get(MULTIPROC_ENV)
+    if configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):  # left by an earlier run in this pod
+            stale.unlink()
+        return None
+    if workers == 1:
+        return None
+    path = Path(tempfile.mkdtemp(prefix="prometheus-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path
+
+
+def _worker_exited(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _serve_one(app: Any, settings: Settings) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # the app logs every request itself, as JSON
+        timeout_graceful_shutdown=max(1, math.ceil(settings.graceful_timeout_s)),
+    )
+    uvicorn.Server(config).run()
+
+
+def _serve_workers(app: Any, settings: Settings) -> None:
+    from gunicorn.app.base import BaseApplication
+    from uvicorn_worker import UvicornWorker
+
+    class Worker(UvicornWorker):
+        CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+            **UvicornWorker.CONFIG_KWARGS,
+            "access_log": False,
+        }
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            options = {
+                "bind": f"{settings.host}:{settings.port}",
+                "workers": settings.workers,
+                "worker_class": Worker,
+                "preload_app": True,
+                "graceful_timeout": math.ceil(settings.graceful_timeout_s),
+                "keepalive": 5,
+                "loglevel": settings.log_level.lower(),
+                "errorlog": "-",
+                "child_exit": _worker_exited,
+                "proc_name": f"serve {app.title}",
+                # gunicorn >= 25.1 opens a control socket under $HOME: read-only in the pod.
+                "control_socket_disable": True,
+            }
+            for name, value in options.items():
+                if name in self.cfg.settings:
+                    self.cfg.set(name, value)
+
+        def load(self) -> Any:
+            return app
+
+    # gunicorn sets TCP_NODELAY on the listening socket and accepted sockets inherit it, so
+    # small responses are not held back by Nagle's algorithm and the peer's delayed ACK.
+    Server().run()
+
+
+def main() -> None:
+    """Entry point of `serve` and `python -m <package>.serve`."""
+    settings = get_settings()
+    master = os.getpid()
+    metrics_dir = prepare_metrics_dir(settings.workers)
+    # Imported only now, after PROMETHEUS_MULTIPROC_DIR is set (see prepare_metrics_dir).
+    from .api import create_app
+    from .model import ModelLoadError, load_model
+
+    try:
+        model = load_model(settings)
+    except ModelLoadError as error:
+        sys.exit(f"serve: {error}")
+    app = create_app(settings, model)
+    # Everything allocated so far (the model above all) is never collected: keep the collector
+    # from writing to those pages, so forked workers keep sharing them.
+    gc.collect()
+    gc.freeze()
+    try:
+        if settings.workers == 1:
+            _serve_one(app, settings)
+        else:
+            _serve_workers(app, settings)
+    finally:
+        if metrics_dir is not None and os.getpid() == master:  # not in an exiting worker
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
