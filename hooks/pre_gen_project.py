@@ -262,18 +262,13 @@ def _url_problem(value: str, schemes: tuple[str, ...], min_path_segments: int) -
 
 
 def check_project(value: str) -> str | None:
-    if (
-        len(value) > MAX_PROJECT_LENGTH
-        or not PROJECT_RE.fullmatch(value)
-        or "--" in value  # reads badly and is reserved in some generated names (xn--)
-    ):
-        return (
-            f"must be a DNS-1123 label of at most {MAX_PROJECT_LENGTH} characters: lowercase "
-            "letters, digits and single '-', starting with a letter and ending with a letter "
-            f"or digit (it names Kubernetes objects up to '<project>{LONGEST_CRONJOB_SUFFIX}', "
-            f"and CronJob names are limited to {CRONJOB_NAME_MAX}), e.g. 'fraud-detector'"
-        )
-    return None
+    allowed = (
+        f"must be a DNS-1123 label of at most {MAX_PROJECT_LENGTH} characters: lowercase "
+        "letters, digits and '-', starting with a letter and ending with a letter or digit "
+        f"(it names Kubernetes objects up to '<project>{LONGEST_CRONJOB_SUFFIX}', and CronJob "
+        f"names are limited to {CRONJOB_NAME_MAX}), e.g. 'fraud-detector'"
+    )
+    return _matching(value, PROJECT_RE, MAX_PROJECT_LENGTH, allowed)
 
 
 def check_package(value: str) -> str | None:

@@ -81,6 +81,7 @@ ACCEPTED = [
     ("check_project", "fraud-detector"),
     ("check_project", "a"),
     ("check_project", "credit-scorer-2"),
+    ("check_project", "a--b"),
     ("check_project", "x" * 40),
     ("check_package", "fraud_detector"),
     ("check_package", "credit_scorer_2"),
@@ -175,7 +176,6 @@ REJECTED = [
     ("check_project", "-fraud", "starting with a letter"),
     ("check_project", "fraud-", "ending with a letter or digit"),
     ("check_project", "1fraud", "starting with a letter"),
-    ("check_project", "a--b", "single '-'"),
     ("check_project", "x" * 41, "at most 40 characters"),
     ("check_project", "", "DNS-1123 label"),
     ("check_project", "fräud", "DNS-1123 label"),
@@ -389,7 +389,7 @@ def test_cpu_limit_must_not_be_below_the_request() -> None:
 
 def test_each_problem_is_one_line_naming_the_answer_and_value() -> None:
     answers = default_answers(
-        project="bad--slug", description="two\nlines", price_per_row="-1", batch_schedule="@reboot"
+        project="x" * 41, description="two\nlines", price_per_row="-1", batch_schedule="@reboot"
     )
     problems = pre.validate_answers(answers)
     assert [line.split("=", 1)[0] for line in problems] == [
@@ -398,7 +398,7 @@ def test_each_problem_is_one_line_naming_the_answer_and_value() -> None:
         "invalid answer price_per_row",
         "invalid answer batch_schedule",
     ]
-    assert "project='bad--slug': must be a DNS-1123 label" in problems[0]
+    assert f"project='{'x' * 41}': must be a DNS-1123 label" in problems[0]
     assert "description='two\\nlines': has a line break" in problems[1]
     assert all("\n" not in line for line in problems)
 
@@ -474,7 +474,7 @@ def test_the_cookiecutter_command_exits_non_zero_and_writes_nothing(
 
 
 def test_every_bad_answer_is_reported_in_one_run(tmp_path: Path) -> None:
-    answers = {"project": "bad--x", "workers": "0", "price_per_row": "free", "ingress_host": "x"}
+    answers = {"project": "x" * 41, "workers": "0", "price_per_row": "free", "ingress_host": "x"}
     result = bake_command(tmp_path, **answers)
     assert result.returncode != 0
     reported = re.findall(r"^invalid answer (\w+)=", result.stderr, flags=re.MULTILINE)
