@@ -1,0 +1,1 @@
+"""Offline validation of the GitOps artifacts: manifests, Argo CD kinds, workflows, image."""

@@ -1,0 +1,179 @@
+"""The baked repo's kustomize manifests, rendered with kubectl and validated offline.
+
+For several answer sets (Ingress, GPU and both schedules on and off): every rendered document
+passes kubernetes-validate in strict mode, the rendered kinds follow the answers, and the
+policy holds (restricted, sized pods; selectors that select the server pods; probes on real
+routes of the app). The last tests feed deliberately broken variants and see them caught.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from gitops import policy
+from gitops.repos import ANSWER_SETS, answers, app_routes, baked, rendered
+from gitops.tools import kustomize, run
+
+SETS = list(ANSWER_SETS)
+K8S_VERSIONS = ("1.32.0", "1.35.0")
+CONDITIONAL = {
+    "ingress.yaml": "ingress_host",
+    "cronjob-retrain.yaml": "retrain_schedule",
+    "cronjob-batch.yaml": "batch_schedule",
+}
+
+
+def _strict_errors(docs) -> list[str]:
+    errors = []
+    for doc in docs:
+        for version in K8S_VERSIONS:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as exc:
+                errors.append(f"{policy.name_of(doc)} @ {version}: {exc.message}")
+    return errors
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_every_document_is_strictly_valid(name: str) -> None:
+    docs = rendered(name)
+    assert docs
+    assert _strict_errors(docs) == []
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_rendered_kinds_follow_the_answers(name: str) -> None:
+    given = answers(name)
+    kinds = sorted(doc["kind"] for doc in rendered(name))
+    expected = [
+        "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+        "PodDisruptionBudget", "Service", "ServiceAccount",
+    ]  # fmt: skip
+    expected += ["Ingress"] * bool(given["ingress_host"])
+    expected += ["CronJob"] * (bool(given["retrain_schedule"]) + bool(given["batch_schedule"]))
+    assert kinds == sorted(expected)
+    for doc in rendered(name):
+        assert doc["metadata"]["namespace"] == given["namespace"]
+        labels = doc["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == given["project"]
+        assert labels["modelship.io/model"] == given["project"]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_kustomization_lists_exactly_the_files_the_hook_keeps(name: str) -> None:
+    folder = baked(name) / "argocd" / "manifests"
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    on_disk = {p.name for p in folder.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == on_disk
+    given = answers(name)
+    for file, answer in CONDITIONAL.items():
+        assert (file in on_disk) == bool(given[answer]), file
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_resources_follow_the_answers(name: str) -> None:
+    given = answers(name)
+    gpus = int(given["gpu_count"])
+    for workload, pod in policy.pod_templates(list(rendered(name))):
+        for container in pod["spec"]["containers"]:
+            resources = container["resources"]
+            assert resources["requests"]["cpu"] == given["cpu_request"], workload
+            assert resources["limits"]["cpu"] == given["cpu_limit"], workload
+            assert resources["limits"]["memory"] == given["memory"], workload
+            assert resources["limits"].get("nvidia.com/gpu") == (str(gpus) if gpus else None)
+            assert container["image"] == f"{given['image']}:latest"
+    hpa = next(d for d in rendered(name) if d["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["spec"]["minReplicas"] == int(given["replicas"])
+    for cron in (d for d in rendered(name) if d["kind"] == "CronJob"):
+        spec, job = cron["spec"], cron["spec"]["jobTemplate"]["spec"]
+        assert spec["concurrencyPolicy"] == "Forbid"
+        assert spec["startingDeadlineSeconds"] > 0
+        assert {"backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"} <= set(job)
+        assert spec["schedule"] in (given["retrain_schedule"], given["batch_schedule"])
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_pods_are_restricted_and_selected(name: str) -> None:
+    docs = list(rendered(name))
+    assert policy.restricted_violations(docs) == []
+    assert policy.selector_violations(docs) == []
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    tmp = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "tmp")
+    assert tmp["emptyDir"]["medium"] == "Memory"
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_probes_hit_real_routes_of_the_app(name: str) -> None:
+    routes = app_routes()
+    assert {"/health/live", "/health/ready"} <= routes
+    assert policy.probe_violations(list(rendered(name)), routes) == []
+
+
+def test_bump_script_changes_exactly_the_rendered_tag(tmp_path: Path) -> None:
+    repo = baked("everything-on")
+    manifests = tmp_path / "manifests"
+    shutil.copytree(repo / "argocd" / "manifests", manifests)
+    before = (manifests / "kustomization.yaml").read_text()
+    done = run(
+        ["python3", "scripts/bump_image_tag.py", "sha-0123456789abcdef", "--file", str(manifests / "kustomization.yaml")],
+        cwd=repo,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = (manifests / "kustomization.yaml").read_text()
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
+    ]
+    assert changed == [('    newTag: "latest"', '    newTag: "sha-0123456789abcdef"')]
+    docs = kustomize(manifests)
+    image = f"{answers('everything-on')['image']}:sha-0123456789abcdef"
+    images = [
+        c["image"] for _, pod in policy.pod_templates(docs) for c in pod["spec"]["containers"]
+    ]
+    assert images and set(images) == {image}
+    config = next(d for d in docs if d["kind"] == "ConfigMap")
+    assert config["data"]["IMAGE_TAG"] == "sha-0123456789abcdef"
+    # Nothing else differs from the manifests as baked.
+    untagged = yaml.safe_dump_all(docs).replace("sha-0123456789abcdef", "latest")
+    assert untagged == yaml.safe_dump_all(rendered("everything-on"))
+
+
+def _deployment(docs: list[dict]) -> dict:
+    return next(d for d in docs if d["kind"] == "Deployment")
+
+
+def test_broken_variants_are_caught() -> None:
+    good = list(rendered("everything-on"))
+    routes = app_routes()
+
+    privileged = copy.deepcopy(good)
+    _deployment(privileged)["spec"]["template"]["spec"]["containers"][0]["securityContext"][
+        "privileged"
+    ] = True
+    assert any("privileged" in v for v in policy.restricted_violations(privileged))
+
+    unsized = copy.deepcopy(good)
+    del _deployment(unsized)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert any("no limits" in v for v in policy.restricted_violations(unsized))
+
+    missing_route = copy.deepcopy(good)
+    container = _deployment(missing_route)["spec"]["template"]["spec"]["containers"][0]
+    container["livenessProbe"]["httpGet"]["path"] = "/healthz"
+    assert any(
+        "/healthz is not a route" in v for v in policy.probe_violations(missing_route, routes)
+    )
+
+    wrong_selector = copy.deepcopy(good)
+    service = next(d for d in wrong_selector if d["kind"] == "Service")
+    service["spec"]["selector"]["app.kubernetes.io/component"] = "retrain"
+    assert any("Service/" in v for v in policy.selector_violations(wrong_selector))
+
+    unknown_field = copy.deepcopy(good)
+    _deployment(unknown_field)["spec"]["template"]["spec"]["containers"][0]["imagePullPolicey"] = (
+        "Always"
+    )
+    assert any("imagePullPolicey" in e for e in _strict_errors(unknown_field))
