@@ -32,7 +32,9 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace plain stream handlers (ours from an earlier call, basicConfig's); keep the others.
+    root.handlers[:] = [h for h in root.handlers if type(h) is not logging.StreamHandler]
+    root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):
         logging.getLogger(name).handlers[:] = []

@@ -5,6 +5,8 @@ tensor-based signatures give one nested-list field per named tensor (`input` whe
 a model without a signature takes free-form records.
 """
 
+import base64
+import binascii
 import logging
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,21 +15,42 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import DataType, Schema, TensorSpec
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, RootModel, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    WithJsonSchema,
+    create_model,
+)
 
 log = logging.getLogger(__name__)
+
+_BASE64 = {"type": "string", "format": "base64", "contentEncoding": "base64"}
+
+
+def _strict_base64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("binary values are base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"not valid base64: {exc}") from None
+
 
 # The wire type of each MLflow column type (binary travels as base64 text).
 COLUMN_TYPES: dict[DataType, Any] = {
     DataType.string: str,
-    DataType.integer: int,
-    DataType.long: int,
+    DataType.integer: Annotated[int, Field(ge=-(2**31), le=2**31 - 1)],
+    DataType.long: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)],
     DataType.float: float,
     DataType.double: float,
     DataType.boolean: bool,
     DataType.datetime: datetime,
-    DataType.binary: Base64Bytes,
+    DataType.binary: Annotated[bytes, BeforeValidator(_strict_base64), WithJsonSchema(_BASE64)],
 }
+_NUMERIC = {DataType.integer, DataType.long, DataType.float, DataType.double, DataType.boolean}
 UNNAMED_TENSOR = "input"
 
 
@@ -94,7 +117,14 @@ def records_to_input(records: list[BaseModel], signature: ModelSignature | None)
     frame = pd.DataFrame.from_records(rows)
     if inputs is not None:
         # Optional columns nobody sent are left out, so MLflow does not see NaN in an int column.
-        frame = frame[[c for c in inputs.input_names() if c in frame and frame[c].notna().any()]]
+        names = [c for c in inputs.input_names() if c in frame and frame[c].notna().any()]
+        frame = frame[names].astype(
+            {
+                col.name: col.type.to_numpy()
+                for col in inputs.inputs
+                if col.name in names and col.type in _NUMERIC and frame[col.name].notna().all()
+            }
+        )
     return frame
 
 

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MODEL_NAME = "{{ cookiecutter.mlflow_model_name }}"
 MODEL_ALIAS = "{{ cookiecutter.mlflow_model_alias }}"
+WORKERS = {{ cookiecutter.workers | int }}
+REQUEST_TIMEOUT_S = {{ cookiecutter.request_timeout_s | int }}
+MAX_BATCH_ROWS = {{ cookiecutter.max_batch_rows | int }}
 
 
 class Settings(BaseSettings):
@@ -32,15 +35,17 @@ class Settings(BaseSettings):
     aws_secret_access_key: SecretStr | None = Field(None, description="Artifact-store secret.")
     host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 in a container).")
     port: int = Field(8000, ge=1, le=65535, description="TCP port.")
-    workers: int = Field({{ cookiecutter.workers }}, ge=1, le=64, description="Worker processes.")
+    workers: int = Field(WORKERS, ge=1, le=64, description="Worker processes.")
     request_timeout_s: float = Field(
-        {{ cookiecutter.request_timeout_s }}, gt=0, description="Prediction timeout (504 above)."
+        REQUEST_TIMEOUT_S, gt=0, description="Prediction timeout (504 above)."
     )
     max_batch_rows: int = Field(
-        {{ cookiecutter.max_batch_rows }}, ge=1, description="Most rows per request (413 above)."
+        MAX_BATCH_ROWS, ge=1, description="Most rows per request (413 above)."
     )
     micro_batching: bool = Field(True, description="Score concurrent /predict calls together.")
-    max_batch_size: int = Field(64, ge=1, description="Most rows in one micro-batch.")
+    max_batch_size: int = Field(
+        min(64, MAX_BATCH_ROWS), ge=1, description="Most rows in one micro-batch."
+    )
     max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a micro-batch.")
     model_load_timeout_s: float = Field(300, gt=0, description="Give up loading after this.")
     graceful_timeout_s: float = Field(20, ge=0, description="Time in-flight calls get on SIGTERM.")

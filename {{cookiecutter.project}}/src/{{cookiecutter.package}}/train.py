@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -53,6 +54,15 @@ def _trusted_types(model: Pipeline) -> list[str]:
     return skops.io.get_untrusted_types(data=skops.io.dumps(model))
 
 
+def use_experiment(tracking_uri: str, name: str) -> None:
+    """Select the experiment; with a local SQLite store, keep its artifacts beside the database
+    (MLflow would otherwise write them to ./mlruns of whatever folder it runs in)."""
+    if mlflow.get_experiment_by_name(name) is None and tracking_uri.startswith("sqlite:///"):
+        database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+        mlflow.create_experiment(name, artifact_location=(database.parent / "mlartifacts").as_uri())
+    mlflow.set_experiment(name)
+
+
 def train(
     tracking_uri: str,
     model_name: str,
@@ -63,7 +73,7 @@ def train(
 ) -> str:
     """Train, log, register, set `alias`; return the `models:/name@alias` URI."""
     mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(model_name)
+    use_experiment(tracking_uri, model_name)
     features, label = make_transactions(rows, seed)
     x_train, x_test, y_train, y_test = train_test_split(
         features, label, test_size=0.2, random_state=seed, stratify=label

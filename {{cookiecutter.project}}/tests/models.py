@@ -1,0 +1,130 @@
+"""Tiny real models for the tests, logged and registered into a temporary MLflow store.
+
+Each covers a shape of signature the service must handle; none is downloaded from anywhere.
+"""
+
+import time
+
+import cloudpickle
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.pyfunc import PythonModel
+from mlflow.types import ColSpec, Schema, TensorSpec
+from sklearn.linear_model import LinearRegression
+
+import tests.models as this_module
+
+# Pickle these classes by value, so a model loads without this test module on the path.
+cloudpickle.register_pickle_by_value(this_module)
+
+
+class Regressor(PythonModel):
+    """A linear regressor over `size` (double), `premium` (boolean) and optional `floors` (long)."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(0)
+        x = np.column_stack([rng.random(50) * 100, rng.integers(0, 2, 50), rng.integers(1, 4, 50)])
+        self.regressor = LinearRegression().fit(x, 3 * x[:, 0] + 20 * x[:, 1] + 5 * x[:, 2])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        floors = model_input.get("floors", 1)
+        frame = model_input.assign(floors=pd.Series(floors, index=model_input.index).fillna(1))
+        x = frame[["size", "premium", "floors"]].astype(float).to_numpy()
+        return self.regressor.predict(x)
+
+
+REGRESSOR_SIGNATURE = ModelSignature(
+    inputs=Schema(
+        [
+            ColSpec("double", "size"),
+            ColSpec("boolean", "premium"),
+            ColSpec("long", "floors", required=False),
+        ]
+    ),
+    outputs=Schema([ColSpec("double")]),
+)
+
+
+class EveryType(PythonModel):
+    """One column of every MLflow type; answers a summary per row, so tests see what arrived."""
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        return pd.DataFrame(
+            {
+                "text": model_input["text"].str.upper(),
+                "total": model_input["small"] + model_input["big"],
+                "ratio": model_input["single"] * model_input["double"],
+                "flag": model_input["flag"],
+                "year": pd.to_datetime(model_input["when"]).dt.year,
+                "bytes": model_input["blob"].map(len),
+            }
+        )
+
+
+EVERY_TYPE_SIGNATURE = ModelSignature(
+    inputs=Schema(
+        [
+            ColSpec("string", "text"),
+            ColSpec("integer", "small"),
+            ColSpec("long", "big"),
+            ColSpec("float", "single"),
+            ColSpec("double", "double"),
+            ColSpec("boolean", "flag"),
+            ColSpec("datetime", "when"),
+            ColSpec("binary", "blob"),
+        ]
+    )
+)
+
+
+class TensorSum(PythonModel):
+    """Sums each instance of a float tensor of shape (-1, 3)."""
+
+    def predict(self, context, model_input, params=None):
+        return np.asarray(model_input, dtype="float32").sum(axis=1)
+
+
+TENSOR_SIGNATURE = ModelSignature(
+    inputs=Schema([TensorSpec(np.dtype("float32"), (-1, 3))]),
+    outputs=Schema([TensorSpec(np.dtype("float32"), (-1,))]),
+)
+
+
+class Echo(PythonModel):
+    """No signature: counts the keys of each record."""
+
+    def predict(self, context, model_input, params=None):
+        return [int(row.notna().sum()) for _, row in pd.DataFrame(model_input).iterrows()]
+
+
+class Quirky(PythonModel):
+    """Doubles `x`; raises for x == -1 and sleeps 3 s for x == 99 (error and timeout tests)."""
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        if (model_input["x"] == -1).any():
+            raise ValueError("x must not be -1 (a secret internal detail)")
+        if (model_input["x"] == 99).any():
+            time.sleep(3)
+        return model_input["x"] * 2
+
+
+QUIRKY_SIGNATURE = ModelSignature(inputs=Schema([ColSpec("double", "x")]))
+
+
+def log_pyfunc(name: str, model: PythonModel, signature=None, example=None) -> str:
+    """Log and register `model` as `name` version 1 with alias `test`; return its models:/ URI."""
+    with mlflow.start_run(run_name=name):
+        mlflow.pyfunc.log_model(
+            name="model",
+            python_model=model,
+            signature=signature,
+            input_example=example,
+            registered_model_name=name,
+            pip_requirements=["mlflow", "pandas", "scikit-learn"],
+        )
+    client = mlflow.MlflowClient()
+    version = max(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
+    client.set_registered_model_alias(name, "test", str(version))
+    return f"models:/{name}@test"

@@ -1,0 +1,80 @@
+"""Every error class of the contract: the status, a message naming the problem, no stack trace."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import FRAUD_RECORD
+
+
+def test_wrong_type_is_422_naming_the_field(fraud_client: TestClient) -> None:
+    response = fraud_client.post("/predict", json={**FRAUD_RECORD, "hour": "late"})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "hour"] and "integer" in error["msg"]
+
+
+def test_missing_and_unknown_fields_are_422(fraud_client: TestClient) -> None:
+    missing = {k: v for k, v in FRAUD_RECORD.items() if k != "amount"}
+    response = fraud_client.post("/predict", json={**missing, "colour": "red"})
+    assert response.status_code == 422
+    problems = {(e["loc"][-1], e["type"]) for e in response.json()["detail"]}
+    assert problems == {("amount", "missing"), ("colour", "extra_forbidden")}
+
+
+def test_batch_errors_name_the_row_and_field(fraud_client: TestClient) -> None:
+    response = fraud_client.post(
+        "/predict/batch", json=[FRAUD_RECORD, {**FRAUD_RECORD, "amount": "x"}]
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", 1, "amount"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "content_type", "status"),
+    [
+        ("/predict", b"{not json", "application/json", 422),
+        ("/predict/batch", b"[{not json", "application/json", 400),
+        ("/predict/batch", b'{"a": 1}', "application/json", 422),
+        ("/predict/batch", b"amount,hour\n1,2,3\n", "text/csv", 400),
+        ("/predict/batch", b"\xff\xfe", "text/csv", 400),
+        ("/predict/batch", b"<xml/>", "application/xml", 415),
+        ("/invocations", b"{not json", "application/json", 400),
+        ("/invocations", b'{"records": []}', "application/json", 400),
+        ("/invocations", b"a,b\n1", "text/plain", 415),
+    ],
+)
+def test_malformed_bodies_get_a_clear_4xx(fraud_client, route, body, content_type, status) -> None:
+    response = fraud_client.post(route, content=body, headers={"content-type": content_type})
+    assert response.status_code == status, response.text
+    assert response.json()["detail"]
+    assert "Traceback" not in response.text
+
+
+def test_more_rows_than_the_limit_is_413(fraud_uri: str, serve) -> None:
+    with serve(fraud_uri, max_batch_rows=3, max_batch_size=3) as client:
+        assert client.post("/predict/batch", json=[FRAUD_RECORD] * 3).status_code == 200
+        response = client.post("/predict/batch", json=[FRAUD_RECORD] * 4)
+        assert response.status_code == 413 and "MAX_BATCH_ROWS=3" in response.json()["detail"]
+        invocations = client.post("/invocations", json={"dataframe_records": [FRAUD_RECORD] * 4})
+        assert invocations.status_code == 413
+
+
+def test_model_exception_is_500_with_request_id_and_no_trace(other_uris, serve) -> None:
+    with serve(other_uris["quirky"]) as client:
+        response = client.post("/predict", json={"x": -1}, headers={"x-request-id": "boom-1"})
+        metrics = client.get("/metrics").text
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "the model failed on this input; the log has the details",
+        "request_id": "boom-1",
+    }
+    assert "secret internal detail" not in response.text
+    assert 'modelship_prediction_errors_total{kind="model",route="/predict"} 1.0' in metrics
+
+
+def test_prediction_over_the_timeout_is_504(other_uris, serve) -> None:
+    with serve(other_uris["quirky"], request_timeout_s=0.5) as client:
+        response = client.post("/predict", json={"x": 99})
+        assert response.status_code == 504
+        assert "REQUEST_TIMEOUT_S=0.5" in response.json()["detail"]
+        assert client.post("/predict", json={"x": 2}).json()["prediction"] == 4

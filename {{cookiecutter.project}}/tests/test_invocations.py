@@ -1,0 +1,72 @@
+"""`/invocations` gives what `mlflow.pyfunc.load_model(uri).predict` gives, for every format."""
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.pyfunc.scoring_server import predictions_to_json
+
+from tests.conftest import FRAUD_RECORD
+
+REGRESSOR_ROWS = [
+    {"size": 80.0, "premium": True, "floors": 2},
+    {"size": 55.5, "premium": False, "floors": 1},
+]
+
+
+def _payloads(rows: list[dict]) -> dict[str, tuple[str, str]]:
+    frame = pd.DataFrame(rows)
+    return {
+        "dataframe_split": (
+            "application/json",
+            json.dumps({"dataframe_split": frame.to_dict(orient="split") | {"index": None}}),
+        ),
+        "dataframe_records": ("application/json", json.dumps({"dataframe_records": rows})),
+        "instances": ("application/json", json.dumps({"instances": rows})),
+        "inputs": ("application/json", json.dumps({"inputs": rows})),
+        "csv": ("text/csv", frame.to_csv(index=False)),
+    }
+
+
+def _expected(uri: str, rows: list[dict]) -> dict:
+    import io
+
+    out = io.StringIO()
+    predictions_to_json(mlflow.pyfunc.load_model(uri).predict(pd.DataFrame(rows)), out)
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    "fmt", ["dataframe_split", "dataframe_records", "instances", "inputs", "csv"]
+)
+@pytest.mark.parametrize("kind", ["fraud", "regressor"])
+def test_every_format_matches_pyfunc_predict(kind, fmt, fraud_uri, other_uris, serve) -> None:
+    uri, rows = (
+        (fraud_uri, [FRAUD_RECORD, {**FRAUD_RECORD, "merchant_category": "fuel"}])
+        if kind == "fraud"
+        else (other_uris["regressor"], REGRESSOR_ROWS)
+    )
+    content_type, body = _payloads(rows)[fmt]
+    with serve(uri) as client:
+        response = client.post("/invocations", content=body, headers={"content-type": content_type})
+    assert response.status_code == 200, response.text
+    assert response.json() == _expected(uri, rows)
+
+
+def test_optional_column_may_be_left_out(other_uris, serve) -> None:
+    rows = [{"size": 80.0, "premium": True}]
+    with serve(other_uris["regressor"]) as client:
+        response = client.post("/invocations", json={"dataframe_records": rows})
+        typed = client.post("/predict", json=rows[0])
+    assert response.status_code == typed.status_code == 200, (response.text, typed.text)
+    assert response.json() == _expected(other_uris["regressor"], rows)
+    assert typed.json()["prediction"] == response.json()["predictions"][0]
+
+
+def test_tensor_inputs_match(other_uris, serve) -> None:
+    instances = [[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]]
+    with serve(other_uris["tensor"]) as client:
+        response = client.post("/invocations", json={"inputs": instances})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"predictions": [6.0, 1.5]}
