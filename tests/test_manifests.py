@@ -8,6 +8,7 @@ routes of the app). The last tests feed deliberately broken variants and see the
 
 from __future__ import annotations
 
+import ast
 import copy
 import shutil
 from pathlib import Path
@@ -95,6 +96,30 @@ def test_resources_follow_the_answers(name: str) -> None:
         assert spec["startingDeadlineSeconds"] > 0
         assert {"backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"} <= set(job)
         assert spec["schedule"] in (given["retrain_schedule"], given["batch_schedule"])
+
+
+def _settings_env_names(name: str) -> set[str]:
+    """The environment variables the baked service reads: the fields of its Settings."""
+    package = answers(name)["package"]
+    tree = ast.parse((baked(name) / "src" / package / "settings.py").read_text())
+    settings = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings")
+    return {f.target.id.upper() for f in settings.body if isinstance(f, ast.AnnAssign)}
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_config_is_read_by_the_service_and_shutdown_is_graceful(name: str) -> None:
+    docs, given = rendered(name), answers(name)
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    assert set(config) <= _settings_env_names(name)
+    assert (
+        config["MODEL_URI"] == f"models:/{given['mlflow_model_name']}@{given['mlflow_model_alias']}"
+    )
+    assert config["HOST"] == "0.0.0.0"
+    pod = _deployment(list(docs))["spec"]["template"]["spec"]
+    pre_stop = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    graceful = float(config["GRACEFUL_TIMEOUT_S"])
+    assert graceful > float(config["REQUEST_TIMEOUT_S"])
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + graceful
 
 
 @pytest.mark.parametrize("name", SETS)
