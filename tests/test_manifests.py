@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import shutil
+import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -145,9 +146,15 @@ def test_bump_script_changes_exactly_the_rendered_tag(tmp_path: Path) -> None:
     shutil.copytree(repo / "argocd" / "manifests", manifests)
     before = (manifests / "kustomization.yaml").read_text()
     done = run(
-        ["python3", "scripts/bump_image_tag.py", "sha-0123456789abcdef", "--file", str(manifests / "kustomization.yaml")],
+        [
+            sys.executable,
+            "scripts/bump_image_tag.py",
+            "sha-0123456789abcdef",
+            "--file",
+            str(manifests / "kustomization.yaml"),
+        ],
         cwd=repo,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     after = (manifests / "kustomization.yaml").read_text()
     changed = [
@@ -171,34 +178,52 @@ def _deployment(docs: list[dict]) -> dict:
     return next(d for d in docs if d["kind"] == "Deployment")
 
 
-def test_broken_variants_are_caught() -> None:
-    good = list(rendered("everything-on"))
-    routes = app_routes()
+def _container(docs: list[dict]) -> dict:
+    return _deployment(docs)["spec"]["template"]["spec"]["containers"][0]
 
-    privileged = copy.deepcopy(good)
-    _deployment(privileged)["spec"]["template"]["spec"]["containers"][0]["securityContext"][
-        "privileged"
-    ] = True
-    assert any("privileged" in v for v in policy.restricted_violations(privileged))
 
-    unsized = copy.deepcopy(good)
-    del _deployment(unsized)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    assert any("no limits" in v for v in policy.restricted_violations(unsized))
+def _privileged(docs: list[dict]) -> None:
+    _container(docs)["securityContext"]["privileged"] = True
 
-    missing_route = copy.deepcopy(good)
-    container = _deployment(missing_route)["spec"]["template"]["spec"]["containers"][0]
-    container["livenessProbe"]["httpGet"]["path"] = "/healthz"
-    assert any(
-        "/healthz is not a route" in v for v in policy.probe_violations(missing_route, routes)
-    )
 
-    wrong_selector = copy.deepcopy(good)
-    service = next(d for d in wrong_selector if d["kind"] == "Service")
+def _unsized(docs: list[dict]) -> None:
+    del _container(docs)["resources"]["limits"]
+
+
+def _probe_on_missing_route(docs: list[dict]) -> None:
+    _container(docs)["livenessProbe"]["httpGet"]["path"] = "/healthz"
+
+
+def _service_selects_jobs(docs: list[dict]) -> None:
+    service = next(d for d in docs if d["kind"] == "Service")
     service["spec"]["selector"]["app.kubernetes.io/component"] = "retrain"
-    assert any("Service/" in v for v in policy.selector_violations(wrong_selector))
 
-    unknown_field = copy.deepcopy(good)
-    _deployment(unknown_field)["spec"]["template"]["spec"]["containers"][0]["imagePullPolicey"] = (
-        "Always"
+
+def _misspelt_field(docs: list[dict]) -> None:
+    _container(docs)["imagePullPolicey"] = "Always"
+
+
+def _all_checks(docs: list[dict]) -> list[str]:
+    return (
+        _strict_errors(docs)
+        + policy.restricted_violations(docs)
+        + policy.selector_violations(docs)
+        + policy.probe_violations(docs, app_routes())
     )
-    assert any("imagePullPolicey" in e for e in _strict_errors(unknown_field))
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (_privileged, "privileged"),
+        (_unsized, "no limits"),
+        (_probe_on_missing_route, "/healthz is not a route of the app"),
+        (_service_selects_jobs, "Service/credit-scorer: selects"),
+        (_misspelt_field, "imagePullPolicey"),
+    ],
+)
+def test_broken_variants_are_caught(break_it, expected: str) -> None:
+    docs = copy.deepcopy(list(rendered("everything-on")))
+    assert _all_checks(docs) == []
+    break_it(docs)
+    assert any(expected in error for error in _all_checks(docs)), _all_checks(docs)
