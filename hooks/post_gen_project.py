@@ -10,8 +10,12 @@ tests load with ``importlib``. Standard library only: it runs in cookiecutter's 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
+from importlib.util import find_spec
 from pathlib import Path
 
 ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
@@ -59,9 +63,34 @@ def next_steps(answers: Mapping[str, object]) -> str:
     return "\n".join(lines)
 
 
+def lock_dependencies(project_dir: Path) -> str:
+    """Write uv.lock (the image and CI install exactly it); say what happened, never fail."""
+    if os.environ.get("MODELSHIP_SKIP_LOCK") == "1":
+        return "uv.lock not written (MODELSHIP_SKIP_LOCK=1): run `uv lock` before the first push"
+    uv = shutil.which("uv")
+    command = [uv] if uv else [sys.executable, "-m", "uv"] if find_spec("uv") else None
+    if command is None:
+        return "uv not found: run `make install` (it installs uv and writes uv.lock)"
+    print("Locking dependencies with uv (uv.lock)...", flush=True)
+    done = subprocess.run(
+        [*command, "lock", "--quiet"],
+        check=False,
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        return (
+            f"`uv lock` failed ({done.stderr.strip()[-300:]}): run it again before the first push"
+        )
+    return "uv.lock written"
+
+
 def main(answers_json: str = ANSWERS_JSON) -> int:
     answers = json.loads(answers_json)
     remove_switched_off(Path.cwd(), answers)
+    print(lock_dependencies(Path.cwd()))
     print(next_steps(answers))
     return 0
 

