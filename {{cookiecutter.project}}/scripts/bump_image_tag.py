@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     text = args.file.read_text(encoding="utf-8")
     try:
         if args.print_image:
-            print(image_entry(text.splitlines(), args.image)["name"][1])
+            entry = image_entry(text.splitlines(), args.image)
+            # The image the manifests deploy: newName when the entry renames it.
+            print(entry.get("newName", entry["name"])[1])
             return 0
         if not args.tag:
             parser.error("a tag is required (or --print-image)")

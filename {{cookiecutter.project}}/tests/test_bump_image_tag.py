@@ -74,6 +74,13 @@ labels:
 """
 
 
+def test_print_image_prefers_new_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kustomization = tmp_path / "kustomization.yaml"
+    kustomization.write_text("images:\n  - name: app\n    newName: ghcr.io/acme/app\n")
+    assert bump_image_tag.main(["--print-image", "--file", str(kustomization)]) == 0
+    assert capsys.readouterr().out == "ghcr.io/acme/app\n"
+
+
 def test_picks_the_named_image_and_keeps_comments() -> None:
     after = bump_image_tag.bump(SEVERAL, "2024", image="ghcr.io/acme/model")
     assert _changed(SEVERAL, after) == [
