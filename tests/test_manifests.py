@@ -13,6 +13,7 @@ import copy
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -131,6 +132,34 @@ def test_pods_are_restricted_and_selected(name: str) -> None:
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     tmp = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "tmp")
     assert tmp["emptyDir"]["medium"] == "Memory"
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_network_policy_admits_the_gateway_and_reaches_only_dns_and_mlflow(name: str) -> None:
+    [netpol] = [d for d in rendered(name) if d["kind"] == "NetworkPolicy"]
+    spec = netpol["spec"]
+    assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
+    sources = {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for rule in spec["ingress"]
+        for peer in rule["from"]
+    }
+    assert sources == {"modelship", "ingress-nginx"}
+    assert all(rule["to"] and rule["ports"] for rule in spec["egress"]), "no allow-all egress"
+    ports = {(p["port"], p["protocol"]) for rule in spec["egress"] for p in rule["ports"]}
+    assert {(53, "UDP"), (53, "TCP"), (443, "TCP")} <= ports
+    uri = urlsplit(answers(name)["mlflow_tracking_uri"])
+    mlflow_port = uri.port or (443 if uri.scheme == "https" else 80)
+    assert (mlflow_port, "TCP") in ports
+    host_parts = uri.hostname.split(".")
+    if len(host_parts) >= 2 and (len(host_parts) == 2 or host_parts[2] == "svc"):
+        namespaces = {
+            peer["namespaceSelector"]["matchLabels"].get("kubernetes.io/metadata.name")
+            for rule in spec["egress"]
+            for peer in rule["to"]
+            if "namespaceSelector" in peer
+        }
+        assert host_parts[1] in namespaces
 
 
 @pytest.mark.parametrize("name", SETS)

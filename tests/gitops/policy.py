@@ -34,7 +34,11 @@ def _containers(pod: Doc) -> list[Doc]:
 
 def restricted_violations(docs: list[Doc]) -> list[str]:
     """Containers that are not restricted, or not sized, and pods that get a token."""
-    found = []
+    found = [
+        f"{name_of(d)}: automountServiceAccountToken is not false"
+        for d in docs
+        if d["kind"] == "ServiceAccount" and d.get("automountServiceAccountToken") is not False
+    ]
     for workload, pod in pod_templates(docs):
         spec = pod["spec"]
         pod_sc = spec.get("securityContext", {})
