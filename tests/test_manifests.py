@@ -22,6 +22,9 @@ from gitops import policy
 from gitops.repos import ANSWER_SETS, answers, app_routes, baked, rendered
 from gitops.tools import kustomize, run
 
+# ~35 s: reading the app's routes trains and loads a demo model once (the rest takes ~10 s).
+pytestmark = pytest.mark.slow
+
 SETS = list(ANSWER_SETS)
 K8S_VERSIONS = ("1.32.0", "1.35.0")
 CONDITIONAL = {
