@@ -100,11 +100,13 @@ class Echo(PythonModel):
 
 
 class Quirky(PythonModel):
-    """Doubles `x`; raises for x == -1 and sleeps 3 s for x == 99 (error and timeout tests)."""
+    """Doubles `x`; fails for x == -1, rejects x == -2 as a bad value, sleeps 3 s for x == 99."""
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         if (model_input["x"] == -1).any():
-            raise ValueError("x must not be -1 (a secret internal detail)")
+            raise RuntimeError("x must not be -1 (a secret internal detail)")
+        if (model_input["x"] == -2).any():
+            raise ValueError("x must not be -2")
         if (model_input["x"] == 99).any():
             time.sleep(3)
         return model_input["x"] * 2

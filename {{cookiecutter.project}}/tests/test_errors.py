@@ -78,3 +78,28 @@ def test_prediction_over_the_timeout_is_504(other_uris, serve) -> None:
         assert response.status_code == 504
         assert "REQUEST_TIMEOUT_S=0.5" in response.json()["detail"]
         assert client.post("/predict", json={"x": 2}).json()["prediction"] == 4
+
+
+def test_a_value_the_model_rejects_is_422(other_uris, serve, fraud_client) -> None:
+    with serve(other_uris["quirky"]) as client:
+        response = client.post("/predict", json={"x": -2})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "the model rejected the input: x must not be -2"
+    huge = fraud_client.post("/predict", json={**FRAUD_RECORD, "account_balance": 1e300})
+    assert huge.status_code == 422 and "too large" in huge.json()["detail"]
+
+
+def test_unhandled_errors_are_500_with_the_request_id(fraud_uri, make_settings) -> None:
+    from {{ cookiecutter.package }}.api import create_app
+
+    app = create_app(make_settings(model_uri=fraud_uri))
+
+    @app.get("/explode")
+    async def explode() -> None:
+        raise RuntimeError("internal secret")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/explode", headers={"x-request-id": "rid-9"})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error", "request_id": "rid-9"}
+    assert response.headers["x-request-id"] == "rid-9"

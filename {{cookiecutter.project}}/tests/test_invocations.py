@@ -70,3 +70,9 @@ def test_tensor_inputs_match(other_uris, serve) -> None:
         response = client.post("/invocations", json={"inputs": instances})
     assert response.status_code == 200, response.text
     assert response.json() == {"predictions": [6.0, 1.5]}
+
+
+def test_odd_shapes_get_a_4xx_not_a_500(fraud_client) -> None:
+    for body in ({"instances": {"": {"": False, ".exe": -114}}}, {"inputs": 5}, {"instances": []}):
+        response = fraud_client.post("/invocations", json=body)
+        assert 400 <= response.status_code < 500, (body, response.text)

@@ -59,3 +59,16 @@ def create_app(settings: Settings | None = None, model: ServedModel | None = Non
     instrument(app)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def route_paths(app: FastAPI) -> set[str]:
+    """Every path the app answers, routers included without a prefix walked into (newer
+    FastAPI keeps included routers as one entry of `app.routes`)."""
+    paths: set[str] = set()
+    pending = list(app.routes)
+    while pending:
+        route = pending.pop()
+        if isinstance(getattr(route, "path", None), str):
+            paths.add(route.path)
+        pending.extend(getattr(getattr(route, "original_router", None), "routes", []))
+    return paths

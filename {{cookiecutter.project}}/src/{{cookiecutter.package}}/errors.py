@@ -1,13 +1,9 @@
 """Error classes of the service and the JSON answers they become (no stack trace in a body)."""
 
-import logging
-
 from fastapi import FastAPI, Request
 
 from .logs import request_id_var
 from .responses import JSONBytes
-
-log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -55,12 +51,5 @@ async def _service_error(request: Request, exc: ServiceError) -> JSONBytes:
     return JSONBytes(body, status_code=exc.status_code)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONBytes:
-    log.exception("unhandled error on %s", request.url.path)
-    body = {"detail": "internal error", "request_id": request_id_var.get()}
-    return JSONBytes(body, status_code=500)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -40,6 +40,7 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(True)  # a model's warnings become JSON lines too
 
 
 class RequestIdMiddleware:
@@ -58,10 +59,12 @@ class RequestIdMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        started_response = False
 
         async def send_with_id(message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
@@ -71,6 +74,20 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Anything unhandled: log it with the request id, answer without a stack trace.
+            self.log.exception("unhandled error on %s", scope["path"])
+            if started_response:
+                raise
+            body = json.dumps({"detail": "internal error", "request_id": request_id}).encode()
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
         finally:
             self.log.info(
                 "%s %s %s",

@@ -51,6 +51,10 @@ class Predictor:
             raise InvalidInput(
                 f"the model's schema rejects the input: {exc.message[:500]}"
             ) from exc
+        except ValueError as exc:  # the model's own input checks (sklearn: NaN, inf, shapes)
+            PREDICTION_ERRORS.labels(route, "invalid").inc()
+            first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            raise InvalidInput(f"the model rejected the input: {first_line}") from exc
         except Exception as exc:
             raise self._failed(route) from exc
         elapsed = time.perf_counter() - started
