@@ -3,590 +3,89 @@
 Cookiecutter runs this file as a script after rendering it with Jinja. On a bad answer it
 prints one line per problem to stderr, naming the answer, the value and what is allowed, and
 exits 1; cookiecutter then stops and removes the (still empty) project folder it created.
+The rules themselves are in ``answer_rules.py`` (and the formats they parse in
+``answer_formats.py``) beside this file; cookiecutter runs only the files of ``hooks/`` named
+after a hook, so it leaves those two alone.
 
-How the answers get in, and how tests import this file
-------------------------------------------------------
+How the answers get in, and how the rules are found
+---------------------------------------------------
 The only Jinja in this file is the raw string ``ANSWERS_JSON`` below, delimited by three
 apostrophes. Cookiecutter fills it with every answer as JSON through Jinja's ``tojson``
 filter, which writes every apostrophe (and ``<``, ``>``, ``&``) as a ``\\u00XX`` escape:
 no answer (quotes, apostrophes, backslashes, unicode, triple quotes) can end the string
 early, the raw string keeps JSON's backslash escapes as they are, and ``json.loads`` turns
 it back into exactly the answers that were given. Unrendered, the file is still plain
-valid Python (the placeholder is just a string), so the tests load it as it is with
-``importlib`` and call the pure ``check_*`` functions and ``validate_answers``; only
-``main()`` parses ``ANSWERS_JSON``, and only when the file runs as a script. The hook runs in
-cookiecutter's own interpreter, so it uses the standard library only.
+valid Python (the placeholder is just a string), so the tests import it as it is.
 
-Why the project slug is at most 40 characters
----------------------------------------------
-Kubernetes names are DNS-1123 labels of at most 63 characters, and a CronJob name at most
-52, because the CronJob controller appends ``-<11 characters>`` to name each Job it starts
-(the Job name is copied into the ``job-name`` label of its Pods, which is limited to 63).
-The longest names the manifests derive from the slug are the CronJobs ``<slug>-retrain`` and
-``<slug>-batch``: ``52 - len("-retrain") = 44``. Four characters stay in reserve for one
-more short suffix, which gives ``MAX_PROJECT_LENGTH = 40``. The slug is also the name of a
-Service, and Service names are DNS-1035 labels, so it must start with a letter.
+Cookiecutter runs the rendered copy from a temporary file, so this file cannot find its
+neighbours from its own path. The answers carry ``_repo_dir``, the template folder, which
+cookiecutter sets in the context of every run (command line and API alike), but as it was
+given: ``cookiecutter .`` gives ``"."``, relative to the folder cookiecutter started in,
+while the hook runs inside the new project folder. A relative ``_repo_dir`` is therefore
+taken from where cookiecutter itself runs its hooks, inside the template folder (its working
+directory, read from ``/proc`` on Linux), then from ``$PWD``. Without ``_repo_dir`` (the
+unrendered file, as the tests load it) the rules are those beside this file. The hook runs in
+cookiecutter's own interpreter, so it uses the standard library only.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import importlib
 import json
-import keyword
-import re
+import os
 import sys
-import unicodedata
-from collections.abc import Callable, Mapping
-from decimal import Decimal
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
 
 ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
-K8S_NAME_MAX = 63
-CRONJOB_NAME_MAX = 52
-LONGEST_CRONJOB_SUFFIX = "-retrain"
-SLUG_RESERVE = 4
-MAX_PROJECT_LENGTH = CRONJOB_NAME_MAX - len(LONGEST_CRONJOB_SUFFIX) - SLUG_RESERVE  # 40
-MAX_DESCRIPTION_LENGTH = 300
-PYTHON_MINORS = range(11, 16)  # 3.11 to 3.15
-
-#: Top-level modules the baked project imports or its tooling puts on sys.path; a package
-#: with one of these names would shadow it.
-SHADOWED_PACKAGES = frozenset(
-    {
-        "alembic",
-        "anyio",
-        "asgi_lifespan",
-        "boto3",
-        "botocore",
-        "click",
-        "cloudpickle",
-        "conftest",
-        "dotenv",
-        "fastapi",
-        "gunicorn",
-        "httpx",
-        "jinja2",
-        "joblib",
-        "matplotlib",
-        "mlflow",
-        "modelship",
-        "multipart",
-        "numpy",
-        "orjson",
-        "pandas",
-        "pip",
-        "prometheus_client",
-        "prometheus_fastapi_instrumentator",
-        "psutil",
-        "pyarrow",
-        "pydantic",
-        "pydantic_core",
-        "pydantic_settings",
-        "pytest",
-        "python_multipart",
-        "requests",
-        "schemathesis",
-        "scipy",
-        "setuptools",
-        "skops",
-        "sklearn",
-        "sqlalchemy",
-        "src",
-        "starlette",
-        "test",
-        "tests",
-        "typing_extensions",
-        "uvicorn",
-        "uvicorn_worker",
-        "yaml",
-    }
-)
-
-DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
-PROJECT_RE = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
-PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
-OWNER_RE = re.compile(r"[a-z0-9](?:[-a-z0-9._]*[a-z0-9])?")
-GITHUB_ORG_RE = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9])*")
-URL_PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9._~-]+")
-HOST_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?")
-MODEL_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?")
-ALIAS_RE = re.compile(r"[A-Za-z0-9_-]+")
-VERSION_ALIAS_RE = re.compile(r"[vV][0-9]+")
-PYTHON_VERSION_RE = re.compile(r"3\.(0|[1-9][0-9]*)")
-INTEGER_RE = re.compile(r"0|[1-9][0-9]*")
-DECIMAL_RE = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
-
-# The image grammar of the distribution/reference package (what docker and Kubernetes use).
-_IMAGE_DOMAIN = (
-    r"(?:localhost|[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?)+)(?::[0-9]+)?"
-)
-_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-IMAGE_RE = re.compile(rf"(?:{_IMAGE_DOMAIN}/)?{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*")
-IMAGE_NAME_MAX = 255
-
-# resource.Quantity of Kubernetes (k8s.io/apimachinery), without a sign: resources are >= 0.
-QUANTITY_RE = re.compile(
-    r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?"
-)
-QUANTITY_SUFFIXES = {
-    "": Decimal(1),
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "k": Decimal("1e3"),
-    "M": Decimal("1e6"),
-    "G": Decimal("1e9"),
-    "T": Decimal("1e12"),
-    "P": Decimal("1e15"),
-    "E": Decimal("1e18"),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50),
-    "Ei": Decimal(2**60),
-}
-QUANTITY_HELP = (
-    "a Kubernetes quantity: a non-negative number with an optional suffix "
-    "m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent e<N>"
-)
-CPU_MIN, CPU_MAX = Decimal("0.001"), Decimal(128)
-MEMORY_MIN, MEMORY_MAX = Decimal(64 * 2**20), Decimal(2**40)
-
-CRON_MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
-CRON_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-# (name, lowest, highest, names for lowest, lowest+1, ...): the 5 fields of Kubernetes CronJobs
-# (robfig/cron's standard parser, which takes day of week 0-6 only).
-CRON_FIELDS = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, CRON_MONTHS),
-    ("day of week", 0, 6, CRON_DAYS),
-)
-CRON_HELP = (
-    "empty (off), 5 fields 'minute hour day-of-month month day-of-week' made of numbers, '*', "
-    "ranges a-b, steps */n or a-b/n, lists a,b, names jan-dec and sun-sat, "
-    "or one of " + ", ".join(CRON_MACROS)
-)
-
-Check = Callable[[str], str | None]
+RULES_MODULE = "answer_rules"
 
 
-def _bounded_int(value: str, lowest: int, highest: int) -> str | None:
-    allowed = f"a whole number from {lowest} to {highest}"
-    if not INTEGER_RE.fullmatch(value):
-        return f"must be {allowed} (digits only, no sign or leading zero)"
-    if not lowest <= int(value) <= highest:
-        return f"must be {allowed}"
+def hooks_dir_candidates(answers: Mapping[str, object]) -> list[Path]:
+    """The folders that may be the template's ``hooks/``, most trustworthy first."""
+    repo_dir = answers.get("_repo_dir")
+    if not isinstance(repo_dir, str) or not repo_dir:
+        return [Path(__file__).resolve().parent]
+    if Path(repo_dir).is_absolute():
+        return [Path(repo_dir) / "hooks"]
+    candidates = []
+    cookiecutter_cwd = Path(f"/proc/{os.getppid()}/cwd")
+    if cookiecutter_cwd.exists():
+        candidates.append(cookiecutter_cwd.resolve() / "hooks")
+    if os.environ.get("PWD"):
+        candidates.append(Path(os.environ["PWD"], repo_dir).resolve() / "hooks")
+    return candidates
+
+
+def template_hooks_dir(answers: Mapping[str, object]) -> Path | None:
+    """The template's ``hooks/`` folder (the one holding the rules), or None if not found."""
+    for folder in hooks_dir_candidates(answers):
+        if (folder / f"{RULES_MODULE}.py").is_file():
+            return folder
     return None
 
 
-def _matching(value: str, pattern: re.Pattern[str], max_length: int, allowed: str) -> str | None:
-    """``allowed`` if ``value`` is longer than ``max_length`` or does not match ``pattern``."""
-    if len(value) > max_length or not pattern.fullmatch(value):
-        return allowed
-    return None
-
-
-def _dns_label(value: str, what: str) -> str | None:
-    allowed = (
-        f"must be {what}: a DNS-1123 label of at most {K8S_NAME_MAX} characters, "
-        "lowercase letters, digits and '-', starting and ending with a letter or digit"
-    )
-    return _matching(value, DNS_LABEL_RE, K8S_NAME_MAX, allowed)
-
-
-def _dns_name_problem(host: str) -> str | None:
-    """Why ``host`` is not a DNS name (labels of letters, digits and '-'), or None."""
-    if len(host) > 253:
-        return "is longer than 253 characters"
-    labels = host.split(".")
-    for label in labels:
-        if len(label) > K8S_NAME_MAX or not HOST_LABEL_RE.fullmatch(label):
-            return f"has an invalid label {label!r}"
-    if labels[-1].isdigit():
-        return "ends in a numeric label"
-    return None
-
-
-def _parse_quantity(value: str) -> Decimal | None:
-    match = QUANTITY_RE.fullmatch(value)
-    if not match:
-        return None
-    number = Decimal(match["number"])
-    suffix = match["suffix"] or ""
-    if suffix[:1] in ("e", "E"):
-        exponent = int(suffix[1:])
-        return number.scaleb(exponent) if abs(exponent) <= 100 else None
-    return number * QUANTITY_SUFFIXES[suffix]
-
-
-def _url_problem(value: str, schemes: tuple[str, ...], min_path_segments: int) -> str | None:
-    """What is wrong with ``value`` as a URL with one of ``schemes``, or None."""
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
-        return "contains whitespace or control characters"
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError as err:
-        return f"is not a well-formed URL ({err})"
-    if parts.scheme not in schemes:
-        return "has the wrong scheme"
-    if "@" in parts.netloc:
-        return "carries credentials (user@host); give them as secrets, not in the URL"
-    host = parts.hostname or ""
-    if not host:
-        return "has no host"
-    if port == 0:
-        return "has port 0"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        problem = _dns_name_problem(host)
-        if problem:
-            return f"has a host that {problem}"
-    if parts.query or parts.fragment or value.endswith(("?", "#")):
-        return "has a query or fragment"
-    segments = parts.path.strip("/").split("/") if parts.path.strip("/") else []
-    if len(segments) < min_path_segments:
-        return f"needs a path of at least {min_path_segments} segment(s)"
-    for segment in segments:
-        if not URL_PATH_SEGMENT_RE.fullmatch(segment):
-            return f"has an invalid path segment {segment!r}"
-    return None
-
-
-def check_project(value: str) -> str | None:
-    allowed = (
-        f"must be a DNS-1123 label of at most {MAX_PROJECT_LENGTH} characters: lowercase "
-        "letters, digits and '-', starting with a letter and ending with a letter or digit "
-        f"(it names Kubernetes objects up to '<project>{LONGEST_CRONJOB_SUFFIX}', and CronJob "
-        f"names are limited to {CRONJOB_NAME_MAX}), e.g. 'fraud-detector'"
-    )
-    return _matching(value, PROJECT_RE, MAX_PROJECT_LENGTH, allowed)
-
-
-def check_package(value: str) -> str | None:
-    allowed = (
-        "a lowercase Python identifier (letters, digits and '_', starting with a letter) "
-        "that is not a keyword, a standard-library module or a common dependency"
-    )
-    if not value.isascii() or not PACKAGE_RE.fullmatch(value) or len(value) > K8S_NAME_MAX:
-        return f"must be {allowed}, at most {K8S_NAME_MAX} characters, e.g. 'fraud_detector'"
-    if keyword.iskeyword(value) or keyword.issoftkeyword(value):
-        return f"is a Python keyword; must be {allowed}"
-    if value in sys.stdlib_module_names:
-        return f"shadows the standard-library module {value!r}; must be {allowed}"
-    if value in SHADOWED_PACKAGES:
-        return f"shadows the dependency or test package {value!r}; must be {allowed}"
-    return None
-
-
-def _unprintable(ch: str) -> bool:
-    """Control characters, lone surrogates and the non-characters U+FFFE and U+FFFF, which
-    TOML and YAML files cannot carry as they are."""
-    return unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"
-
-
-def check_description(value: str) -> str | None:
-    allowed = (
-        f"a non-empty single line of at most {MAX_DESCRIPTION_LENGTH} characters "
-        "(any unicode, no line breaks, control characters, surrogates or non-characters)"
-    )
-    if not value.strip():
-        return f"is empty; must be {allowed}"
-    if len(value.splitlines()) > 1:
-        return f"has a line break; must be {allowed}"
-    if any(_unprintable(ch) for ch in value):
-        return f"has a control character, surrogate or non-character; must be {allowed}"
-    if len(value) > MAX_DESCRIPTION_LENGTH:
-        return f"is too long; must be {allowed}"
-    return None
-
-
-def check_owner(value: str) -> str | None:
-    allowed = (
-        f"must be a team name usable as a Kubernetes label value: at most {K8S_NAME_MAX} "
-        "lowercase letters, digits, '-', '_' and '.', starting and ending with a letter "
-        "or digit, e.g. 'ml-team'"
-    )
-    return _matching(value, OWNER_RE, K8S_NAME_MAX, allowed)
-
-
-def check_github_org(value: str) -> str | None:
-    allowed = (
-        "must be a GitHub organisation or user name: at most 39 letters, digits and "
-        "single '-', not starting or ending with '-', e.g. 'acme'"
-    )
-    return _matching(value, GITHUB_ORG_RE, 39, allowed)
-
-
-def check_git_repo_url(value: str) -> str | None:
-    problem = _url_problem(value, ("https",), min_path_segments=2)
-    allowed = (
-        "must be an https:// URL of the repository without credentials, "
-        "query or fragment, e.g. 'https://github.com/acme/fraud-detector'"
-    )
-    return f"{problem}; {allowed}" if problem else None
-
-
-def check_mlflow_tracking_uri(value: str) -> str | None:
-    problem = _url_problem(value, ("http", "https"), min_path_segments=0)
-    if problem is None and "[" in value:
-        # The NetworkPolicy template takes MLflow's port from "host:port".
-        problem = "has an IPv6 literal host, which the NetworkPolicy cannot take a port from"
-    allowed = (
-        "must be an http:// or https:// URL of the MLflow tracking server without "
-        "credentials, query or fragment, with a DNS name or IPv4 address as host, "
-        "e.g. 'http://mlflow.mlflow.svc.cluster.local:5000'"
-    )
-    return f"{problem}; {allowed}" if problem else None
-
-
-def check_image(value: str) -> str | None:
-    allowed = (
-        "must be an image reference without tag or digest: [registry[:port]/]path with "
-        "lowercase path components of letters, digits, '.', '_', '__' and '-' separated by "
-        f"'/', at most {IMAGE_NAME_MAX} characters, e.g. 'ghcr.io/acme/fraud-detector'"
-    )
-    if "@" in value:
-        return f"has a digest; {allowed} (CI sets the tag)"
-    if ":" in value.rsplit("/", 1)[-1]:
-        return f"has a tag; {allowed} (CI sets the tag)"
-    if len(value) > IMAGE_NAME_MAX or not IMAGE_RE.fullmatch(value):
-        return allowed
-    return None
-
-
-def check_mlflow_model_name(value: str) -> str | None:
-    allowed = (
-        "must be an MLflow registered model name of at most 128 letters, digits, '.', '_' "
-        "and '-', starting with a letter or digit (no '/', ':', '@' or spaces: it is part "
-        "of models:/<name>@<alias>), e.g. 'fraud-detector'"
-    )
-    return _matching(value, MODEL_NAME_RE, 128, allowed)
-
-
-def check_mlflow_model_alias(value: str) -> str | None:
-    allowed = (
-        "must be an MLflow alias: 1 to 255 letters, digits, '_' and '-', "
-        "not 'latest' and not a version like 'v3' (both reserved by MLflow), e.g. 'champion'"
-    )
-    if len(value) > 255 or not ALIAS_RE.fullmatch(value):
-        return allowed
-    if value.lower() == "latest" or VERSION_ALIAS_RE.fullmatch(value):
-        return f"is reserved; {allowed}"
-    return None
-
-
-def check_python_version(value: str) -> str | None:
-    match = PYTHON_VERSION_RE.fullmatch(value)
-    if not match or int(match[1]) not in PYTHON_MINORS:
-        return (
-            f"must be a Python version 3.{PYTHON_MINORS[0]} to 3.{PYTHON_MINORS[-1]} "
-            "written as 3.X, e.g. '3.11'"
-        )
-    return None
-
-
-def check_namespace(value: str) -> str | None:
-    return _dns_label(value, "a Kubernetes namespace")
-
-
-def check_argocd_project(value: str) -> str | None:
-    return _dns_label(value, "an Argo CD project name")
-
-
-def check_ingress_host(value: str) -> str | None:
-    if value == "":
-        return None
-    problem = _dns_name_problem(value)
-    if problem is None and (value != value.lower() or "." not in value):
-        problem = "is not a lowercase fully qualified name"
-    if problem:
-        return (
-            f"{problem}; must be empty (no Ingress) or a lowercase DNS name (DNS-1123 "
-            "subdomain) with at least one dot and no wildcard, e.g. 'fraud.models.example.com'"
-        )
-    return None
-
-
-def _bounded_quantity(
-    value: str, lowest: Decimal, highest: Decimal, unit: Decimal, allowed: str, too_fine: str
-) -> str | None:
-    """Why ``value`` is not a quantity from ``lowest`` to ``highest`` in whole ``unit``s."""
-    amount = _parse_quantity(value)
-    if amount is None or not lowest <= amount <= highest:
-        return allowed
-    if amount % unit:
-        return f"{too_fine}; {allowed}"
-    return None
-
-
-def check_cpu(value: str) -> str | None:
-    allowed = f"must be {QUANTITY_HELP}, from 1m to {CPU_MAX} CPUs, e.g. '500m' or '2'"
-    too_fine = "is finer than 1m (Kubernetes would round it)"
-    return _bounded_quantity(value, CPU_MIN, CPU_MAX, CPU_MIN, allowed, too_fine)
-
-
-def check_memory(value: str) -> str | None:
-    allowed = f"must be {QUANTITY_HELP}, from 64Mi to 1Ti bytes, e.g. '1Gi' or '512Mi'"
-    too_fine = "is not a whole number of bytes (did you mean Mi, not m?)"
-    return _bounded_quantity(value, MEMORY_MIN, MEMORY_MAX, Decimal(1), allowed, too_fine)
-
-
-def check_gpu_count(value: str) -> str | None:
-    return _bounded_int(value, 0, 8)
-
-
-def check_replicas(value: str) -> str | None:
-    return _bounded_int(value, 1, 50)
-
-
-def check_workers(value: str) -> str | None:
-    return _bounded_int(value, 1, 32)
-
-
-def check_request_timeout_s(value: str) -> str | None:
-    return _bounded_int(value, 1, 3600)
-
-
-def check_max_batch_rows(value: str) -> str | None:
-    return _bounded_int(value, 1, 1_000_000)
-
-
-def check_visibility(value: str) -> str | None:
-    if value not in ("public", "private"):
-        return "must be 'public' or 'private'"
-    return None
-
-
-def check_price(value: str) -> str | None:
-    if not DECIMAL_RE.fullmatch(value):
-        return (
-            "must be a non-negative decimal written with digits and an optional '.' "
-            "followed by digits (no sign, exponent or leading zero), e.g. '0.001' or '0'"
-        )
-    return None
-
-
-def _cron_value(text: str, lowest: int, highest: int, names: tuple[str, ...]) -> int | None:
-    if text.isascii() and text.isdigit():
-        number = int(text)
-        return number if lowest <= number <= highest else None
-    if text.lower() in names:
-        return lowest + names.index(text.lower())
-    return None
-
-
-def _cron_field_problem(field: str, spec: tuple[str, int, int, tuple[str, ...]]) -> str | None:
-    name, lowest, highest, names = spec
-    allowed_values = f"{lowest}-{highest}" + (f" or {names[0]}-{names[-1]}" if names else "")
-    for item in field.split(","):
-        base, slash, step = item.partition("/")
-        if slash and not (step.isascii() and step.isdigit() and 1 <= int(step) <= highest):
-            return f"{name} {item!r} has a step that is not a number from 1 to {highest}"
-        if base == "*":
-            continue
-        start, dash, end = base.partition("-")
-        first = _cron_value(start, lowest, highest, names)
-        last = _cron_value(end, lowest, highest, names) if dash else first
-        if first is None or last is None:
-            return f"{name} {item!r} is not '*', a value, a range or a list of {allowed_values}"
-        if first > last:
-            return f"{name} {item!r} is a range whose start is after its end"
-        if slash and not dash:
-            return f"{name} {item!r} has a step on a single value (use a range or '*')"
-    return None
-
-
-def cron_problem(expression: str) -> str | None:
-    """Why ``expression`` is not a schedule Kubernetes CronJobs accept, or None."""
-    if expression.startswith("@"):
-        return None if expression in CRON_MACROS else "is an unknown @ macro"
-    fields = expression.split()
-    if len(fields) != len(CRON_FIELDS):
-        return f"has {len(fields)} fields instead of {len(CRON_FIELDS)}"
-    for field, spec in zip(fields, CRON_FIELDS, strict=True):
-        problem = _cron_field_problem(field, spec)
-        if problem:
-            return problem
-    return None
-
-
-def check_schedule(value: str) -> str | None:
-    if value == "":
-        return None
-    problem = cron_problem(value)
-    return f"{problem}; must be {CRON_HELP}" if problem else None
-
-
-#: Every answer of cookiecutter.json and its check (a test keeps the two in step).
-CHECKS: dict[str, Check] = {
-    "project": check_project,
-    "package": check_package,
-    "description": check_description,
-    "owner": check_owner,
-    "github_org": check_github_org,
-    "git_repo_url": check_git_repo_url,
-    "image": check_image,
-    "mlflow_model_name": check_mlflow_model_name,
-    "mlflow_model_alias": check_mlflow_model_alias,
-    "mlflow_tracking_uri": check_mlflow_tracking_uri,
-    "python_version": check_python_version,
-    "namespace": check_namespace,
-    "argocd_project": check_argocd_project,
-    "ingress_host": check_ingress_host,
-    "cpu_request": check_cpu,
-    "cpu_limit": check_cpu,
-    "memory": check_memory,
-    "gpu_count": check_gpu_count,
-    "replicas": check_replicas,
-    "workers": check_workers,
-    "request_timeout_s": check_request_timeout_s,
-    "max_batch_rows": check_max_batch_rows,
-    "visibility": check_visibility,
-    "price_per_call": check_price,
-    "price_per_row": check_price,
-    "retrain_schedule": check_schedule,
-    "batch_schedule": check_schedule,
-}
-
-
-def problem_line(name: str, value: object, reason: str) -> str:
-    """One line of the error report: the answer, its value and what is allowed."""
-    return f"invalid answer {name}={value!r}: {reason}"
-
-
-def validate_answers(answers: Mapping[str, object]) -> list[str]:
-    """Every problem of ``answers`` as one line each; empty when all answers are valid."""
-    problems = []
-    for name, check in CHECKS.items():
-        if name not in answers:
-            problems.append(f"missing answer {name}: cookiecutter.json must define it")
-            continue
-        value = answers[name]
-        if not isinstance(value, str):
-            problems.append(problem_line(name, value, "must be a string"))
-            continue
-        reason = check(value)
-        if reason:
-            problems.append(problem_line(name, value, reason))
-    request = _parse_quantity(str(answers.get("cpu_request", "")))
-    limit = _parse_quantity(str(answers.get("cpu_limit", "")))
-    if request is not None and limit is not None and limit < request:
-        reason = f"must be at least cpu_request ({answers['cpu_request']!r})"
-        problems.append(problem_line("cpu_limit", answers["cpu_limit"], reason))
-    return problems
+def load_rules(hooks_dir: Path) -> ModuleType:
+    """Import ``answer_rules`` (and the modules it imports) from ``hooks_dir``."""
+    if str(hooks_dir) not in sys.path:
+        sys.path.insert(0, str(hooks_dir))
+    return importlib.import_module(RULES_MODULE)
 
 
 def main(answers_json: str = ANSWERS_JSON) -> int:
-    problems = validate_answers(json.loads(answers_json))
+    answers = json.loads(answers_json)
+    hooks_dir = template_hooks_dir(answers)
+    if hooks_dir is None:
+        print(
+            f"cannot find {RULES_MODULE}.py in the hooks/ folder of the template "
+            f"(_repo_dir={answers.get('_repo_dir')!r}); give cookiecutter the template's "
+            "absolute path",
+            file=sys.stderr,
+        )
+        return 1
+    problems = load_rules(hooks_dir).validate_answers(answers)
     for line in problems:
         print(line, file=sys.stderr)
     if problems:
@@ -596,4 +95,5 @@ def main(answers_json: str = ANSWERS_JSON) -> int:
 
 
 if __name__ == "__main__":
+    sys.dont_write_bytecode = True  # leave no __pycache__ in the template's hooks/ folder
     sys.exit(main())

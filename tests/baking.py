@@ -8,20 +8,46 @@ its exit status and what it printed (a rejected answer, the next steps).
 Both are hermetic: they ignore any user configuration (``~/.cookiecutterrc``,
 ``COOKIECUTTER_CONFIG``) and put cookiecutter's replay file in a throwaway folder, so a test
 writes nothing outside the folder it passes in.
+
+``import_hook_module`` imports a file of ``hooks/`` as it is in the repository (the hooks'
+only Jinja is a string, so unrendered they are plain Python), and ``default_answers`` gives
+the answers a bake with no input starts from.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
+from cookiecutter.generate import generate_context
 from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import prompt_for_config
 
 #: The template repository: the folder holding cookiecutter.json and hooks/.
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+HOOKS_DIR = TEMPLATE_DIR / "hooks"
+
+
+def import_hook_module(name: str) -> ModuleType:
+    """Import ``hooks/<name>.py`` unrendered, with ``hooks/`` on ``sys.path`` as the
+    pre-generation hook puts it (``answer_rules`` imports ``answer_formats`` by name)."""
+    if str(HOOKS_DIR) not in sys.path:
+        sys.path.insert(0, str(HOOKS_DIR))
+    return importlib.import_module(name)
+
+
+def default_answers(**overrides: str) -> dict[str, str]:
+    """The answers cookiecutter.json gives with no input (its Jinja defaults rendered)."""
+    context = generate_context(
+        context_file=str(TEMPLATE_DIR / "cookiecutter.json"), extra_context=overrides
+    )
+    answers = prompt_for_config(context, no_input=True)
+    return {key: value for key, value in answers.items() if not key.startswith("_")}
 
 
 def bake(tmp_path: Path, **answers: str) -> Path:
@@ -46,11 +72,14 @@ def bake(tmp_path: Path, **answers: str) -> Path:
     return Path(project_dir)
 
 
-def bake_command(output_dir: Path, **answers: str) -> subprocess.CompletedProcess[str]:
+def bake_command(
+    output_dir: Path, *, template: str = str(TEMPLATE_DIR), cwd: Path | None = None, **answers: str
+) -> subprocess.CompletedProcess[str]:
     """Run ``cookiecutter --no-input <template> key=value ...`` into ``output_dir``.
 
     Returns the finished process (``returncode``, ``stdout``, ``stderr`` as text) without
-    raising on failure. The command runs with this interpreter (``python -m cookiecutter``).
+    raising on failure. The command runs with this interpreter (``python -m cookiecutter``),
+    from ``cwd`` when given (for a relative ``template`` such as ``"."``).
     """
     with tempfile.TemporaryDirectory(prefix="cookiecutter-") as scratch:
         config_file = Path(scratch, "config.yaml")
@@ -70,7 +99,9 @@ def bake_command(output_dir: Path, **answers: str) -> subprocess.CompletedProces
             str(config_file),
             "--output-dir",
             str(output_dir),
-            str(TEMPLATE_DIR),
+            template,
             *(f"{key}={value}" for key, value in answers.items()),
         ]
-        return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+        return subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=120, cwd=cwd
+        )

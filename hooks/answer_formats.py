@@ -1,0 +1,199 @@
+"""The formats answers are written in, parsed or checked for the rules of ``answer_rules``.
+
+Kubernetes quantities (``500m``, ``1Gi``), the schedules of Kubernetes CronJobs, DNS names,
+URLs, image references and printable text. Each ``*_problem`` function says why a value is
+not of its format, or returns None. Standard library only: the pre-generation hook imports
+this in cookiecutter's interpreter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import unicodedata
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+#: Longest DNS label, and so longest Kubernetes object name (DNS-1123 label).
+K8S_NAME_MAX = 63
+
+HOST_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?")
+URL_PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9._~-]+")
+
+# The image grammar of the distribution/reference package (what docker and Kubernetes use).
+_IMAGE_DOMAIN = (
+    r"(?:localhost|[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?)+)(?::[0-9]+)?"
+)
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_RE = re.compile(rf"(?:{_IMAGE_DOMAIN}/)?{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*")
+IMAGE_NAME_MAX = 255
+
+# resource.Quantity of Kubernetes (k8s.io/apimachinery), without a sign: resources are >= 0.
+QUANTITY_RE = re.compile(
+    r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?"
+)
+QUANTITY_SUFFIXES = {
+    "": Decimal(1),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+}
+QUANTITY_HELP = (
+    "a Kubernetes quantity: a non-negative number with an optional suffix "
+    "m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent e<N>"
+)
+
+CRON_MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
+CRON_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# (name, lowest, highest, names for lowest, lowest+1, ...): the 5 fields of Kubernetes CronJobs
+# (robfig/cron's standard parser, which takes day of week 0-6 only).
+CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, CRON_MONTHS),
+    ("day of week", 0, 6, CRON_DAYS),
+)
+CRON_HELP = (
+    "empty (off), 5 fields 'minute hour day-of-month month day-of-week' made of numbers, '*', "
+    "ranges a-b, steps */n or a-b/n, lists a,b, names jan-dec and sun-sat, "
+    "or one of " + ", ".join(CRON_MACROS)
+)
+
+
+def dns_name_problem(host: str) -> str | None:
+    """Why ``host`` is not a DNS name (labels of letters, digits and '-'), or None."""
+    if len(host) > 253:
+        return "is longer than 253 characters"
+    labels = host.split(".")
+    for label in labels:
+        if len(label) > K8S_NAME_MAX or not HOST_LABEL_RE.fullmatch(label):
+            return f"has an invalid label {label!r}"
+    if labels[-1].isdigit():
+        return "ends in a numeric label"
+    return None
+
+
+def parse_quantity(value: str) -> Decimal | None:
+    """The amount ``value`` stands for as a Kubernetes quantity, or None if it is not one."""
+    match = QUANTITY_RE.fullmatch(value)
+    if not match:
+        return None
+    number = Decimal(match["number"])
+    suffix = match["suffix"] or ""
+    if suffix[:1] in ("e", "E"):
+        exponent = int(suffix[1:])
+        return number.scaleb(exponent) if abs(exponent) <= 100 else None
+    return number * QUANTITY_SUFFIXES[suffix]
+
+
+def quantity_range_problem(
+    value: str, lowest: Decimal, highest: Decimal, unit: Decimal, allowed: str, too_fine: str
+) -> str | None:
+    """Why ``value`` is not a quantity from ``lowest`` to ``highest`` in whole ``unit``s."""
+    amount = parse_quantity(value)
+    if amount is None or not lowest <= amount <= highest:
+        return allowed
+    if amount % unit:
+        return f"{too_fine}; {allowed}"
+    return None
+
+
+def url_problem(value: str, schemes: tuple[str, ...], min_path_segments: int) -> str | None:
+    """What is wrong with ``value`` as a URL with one of ``schemes``, or None."""
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as err:
+        return f"is not a well-formed URL ({err})"
+    if parts.scheme not in schemes:
+        return "has the wrong scheme"
+    if "@" in parts.netloc:
+        return "carries credentials (user@host); give them as secrets, not in the URL"
+    host = parts.hostname or ""
+    if not host:
+        return "has no host"
+    if port == 0:
+        return "has port 0"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        problem = dns_name_problem(host)
+        if problem:
+            return f"has a host that {problem}"
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        return "has a query or fragment"
+    segments = parts.path.strip("/").split("/") if parts.path.strip("/") else []
+    if len(segments) < min_path_segments:
+        return f"needs a path of at least {min_path_segments} segment(s)"
+    for segment in segments:
+        if not URL_PATH_SEGMENT_RE.fullmatch(segment):
+            return f"has an invalid path segment {segment!r}"
+    return None
+
+
+def unprintable(ch: str) -> bool:
+    """Control characters, lone surrogates and the non-characters U+FFFE and U+FFFF, which
+    TOML and YAML files cannot carry as they are."""
+    return unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"
+
+
+def _cron_value(text: str, lowest: int, highest: int, names: tuple[str, ...]) -> int | None:
+    if text.isascii() and text.isdigit():
+        number = int(text)
+        return number if lowest <= number <= highest else None
+    if text.lower() in names:
+        return lowest + names.index(text.lower())
+    return None
+
+
+def _cron_field_problem(field: str, spec: tuple[str, int, int, tuple[str, ...]]) -> str | None:
+    name, lowest, highest, names = spec
+    allowed_values = f"{lowest}-{highest}" + (f" or {names[0]}-{names[-1]}" if names else "")
+    for item in field.split(","):
+        base, slash, step = item.partition("/")
+        if slash and not (step.isascii() and step.isdigit() and 1 <= int(step) <= highest):
+            return f"{name} {item!r} has a step that is not a number from 1 to {highest}"
+        if base == "*":
+            continue
+        start, dash, end = base.partition("-")
+        first = _cron_value(start, lowest, highest, names)
+        last = _cron_value(end, lowest, highest, names) if dash else first
+        if first is None or last is None:
+            return f"{name} {item!r} is not '*', a value, a range or a list of {allowed_values}"
+        if first > last:
+            return f"{name} {item!r} is a range whose start is after its end"
+        if slash and not dash:
+            return f"{name} {item!r} has a step on a single value (use a range or '*')"
+    return None
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why ``expression`` is not a schedule Kubernetes CronJobs accept, or None."""
+    if expression.startswith("@"):
+        return None if expression in CRON_MACROS else "is an unknown @ macro"
+    fields = expression.split()
+    if len(fields) != len(CRON_FIELDS):
+        return f"has {len(fields)} fields instead of {len(CRON_FIELDS)}"
+    for field, spec in zip(fields, CRON_FIELDS, strict=True):
+        problem = _cron_field_problem(field, spec)
+        if problem:
+            return problem
+    return None
