@@ -1,30 +1,35 @@
 """Start the service: load the model once, then serve it from N workers that share that copy.
 
-The master process loads the model and builds the app, moves every object it has made out of
-the garbage collector's reach (`gc.freeze`) and only then forks the workers (gunicorn preload
-with uvicorn workers). The workers share the model's memory pages instead of copying them
-when the collector would otherwise touch them. With `WORKERS=1` there is no master: one
-uvicorn process serves the app (less memory, faster start).
-
-SIGTERM stops accepting connections, lets in-flight requests finish for up to
-`GRACEFUL_TIMEOUT_S`, then exits. Prometheus metrics of all workers are merged through a
-per-pod folder under /tmp (`PROMETHEUS_MULTIPROC_DIR`), emptied at start.
+The master loads the model and builds the app, takes all it made out of the garbage collector's
+reach (`gc.freeze`, so the collector does not write to, and so copy, the shared pages) and
+only then forks the workers (gunicorn preload, uvicorn workers). `WORKERS=1` runs one uvicorn
+process with no master (less memory, faster start). SIGTERM refuses new connections and lets
+in-flight requests finish for up to GRACEFUL_TIMEOUT_S. The workers' Prometheus metrics are
+merged through a per-pod folder under /tmp (PROMETHEUS_MULTIPROC_DIR), emptied at start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import math
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
+import uvicorn
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from uvicorn_worker import UvicornWorker
+
 from .settings import Settings, get_settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+DRAIN_S = 0.2  # after SIGTERM, how long requests already on the wire get to arrive
 
 
 def prepare_metrics_dir(workers: int) -> Path | None:
@@ -46,6 +51,32 @@ def prepare_metrics_dir(workers: int) -> Path | None:
     return path
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, except that on shutdown a connection accepted just before the signal
+    gets its request read (and answered) instead of being closed as idle."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # refuse new connections first
+        await asyncio.sleep(DRAIN_S)
+        await super().shutdown(sockets)
+
+
+class Worker(UvicornWorker):
+    """The gunicorn worker: uvicorn with DrainingServer and no access log (the app logs each
+    request itself, as JSON)."""
+
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {**UvicornWorker.CONFIG_KWARGS, "access_log": False}
+
+    async def _serve(self) -> None:
+        self.config.app = self.wsgi
+        server = DrainingServer(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+
 def _worker_exited(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
@@ -53,46 +84,29 @@ def _worker_exited(server: Any, worker: Any) -> None:
 
 
 def _serve_one(app: Any, settings: Settings) -> None:
-    import uvicorn
-
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_config=None,
         log_level=settings.log_level.lower(),
-        access_log=False,  # the app logs every request itself, as JSON
+        access_log=False,
         timeout_graceful_shutdown=max(1, math.ceil(settings.graceful_timeout_s)),
     )
-    uvicorn.Server(config).run()
+    DrainingServer(config).run()
 
 
 def _serve_workers(app: Any, settings: Settings) -> None:
-    from gunicorn.app.base import BaseApplication
-    from uvicorn_worker import UvicornWorker
-
-    class Worker(UvicornWorker):
-        CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
-            **UvicornWorker.CONFIG_KWARGS,
-            "access_log": False,
-        }
-
     class Server(BaseApplication):
         def load_config(self) -> None:
-            options = {
-                "bind": f"{settings.host}:{settings.port}",
-                "workers": settings.workers,
-                "worker_class": Worker,
-                "preload_app": True,
-                "graceful_timeout": math.ceil(settings.graceful_timeout_s),
-                "keepalive": 5,
-                "loglevel": settings.log_level.lower(),
-                "errorlog": "-",
-                "child_exit": _worker_exited,
-                "proc_name": f"serve {app.title}",
-                # gunicorn >= 25.1 opens a control socket under $HOME: read-only in the pod.
-                "control_socket_disable": True,
-            }
+            options = dict(
+                bind=f"{settings.host}:{settings.port}", workers=settings.workers,
+                worker_class=Worker, preload_app=True, keepalive=5, errorlog="-",
+                graceful_timeout=math.ceil(settings.graceful_timeout_s),
+                loglevel=settings.log_level.lower(), child_exit=_worker_exited,
+                proc_name=f"serve {app.title}",
+                control_socket_disable=True,  # gunicorn >= 25.1 makes one under $HOME: read-only
+            )  # fmt: skip
             for name, value in options.items():
                 if name in self.cfg.settings:
                     self.cfg.set(name, value)
