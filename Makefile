@@ -4,16 +4,16 @@ export UV_PYTHON_DOWNLOADS := never
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+UV := $(CURDIR)/build/bin/uv
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
 .PHONY: demo test lint bench soak tools uv clean
 
-uv: ## install uv with pip when it is missing
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
-	  echo "==> installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
+uv: $(UV)
+$(UV): ## uv, installed with pip when it is missing
+	@bash scripts/ensure_uv.sh $(PYTHON) $@
 
-$(VENV)/.synced: pyproject.toml uv.lock platform/pyproject.toml | uv
+$(VENV)/.synced: pyproject.toml uv.lock platform/pyproject.toml | $(UV)
 	@echo "==> creating $(VENV) (uv sync)"
 	$(UV) sync --python $(PYTHON)
 	@touch $@

@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -86,7 +87,9 @@ def train(
         "fraud_rate": float(label.mean()),
     }
     example = x_train.head(2)
-    signature = infer_signature(example, model.predict_proba(example))
+    with warnings.catch_warnings():  # the integer columns never miss values here
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        signature = infer_signature(example, model.predict_proba(example))
     with mlflow.start_run(run_name=f"train-{model_name}") as run:
         mlflow.log_params({"rows": rows, "trees": trees, "seed": seed})
         mlflow.log_metrics(metrics)
