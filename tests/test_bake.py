@@ -21,7 +21,7 @@ COMMON = {
     "argocd/manifests/serviceaccount.yaml",
     "tests/__init__.py", "tests/conftest.py", "tests/models.py", "tests/test_batch.py",
     "tests/test_batching.py", "tests/test_bump_image_tag.py", "tests/test_errors.py",
-    "tests/test_invocations.py", "tests/test_model.py", "tests/test_postprocess.py",
+    "tests/test_invocations.py", "tests/test_micro_batching.py", "tests/test_model.py", "tests/test_postprocess.py",
     "tests/test_readme.py", "tests/test_routes.py", "tests/test_s3.py", "tests/test_schema.py",
     "tests/test_serve.py",
     "tests/test_settings.py", "tests/test_train.py",

@@ -100,7 +100,8 @@ class Echo(PythonModel):
 
 
 class Quirky(PythonModel):
-    """Doubles `x`; fails for x == -1, rejects x == -2 as a bad value, sleeps 3 s for x == 99."""
+    """Doubles `x`; fails for x == -1, rejects x == -2 as a bad value, sleeps 3 s for x == 99
+    and 50 ms per call when some x >= 1000 (micro-batching tests)."""
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         if (model_input["x"] == -1).any():
@@ -109,6 +110,8 @@ class Quirky(PythonModel):
             raise ValueError("x must not be -2")
         if (model_input["x"] == 99).any():
             time.sleep(3)
+        if (model_input["x"] >= 1000).any():
+            time.sleep(0.05)  # a per-call cost, as real models have
         return model_input["x"] * 2
 
 

@@ -7,7 +7,6 @@ the prediction itself goes through the service's predictor (timeout, metrics, ba
 import io
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Request, Response
 from mlflow.exceptions import MlflowException
@@ -16,6 +15,7 @@ from mlflow.pyfunc import scoring_server
 from .errors import BadInput, TooManyRows, UnsupportedMediaType
 from .model import ServedModel
 from .predictor import Predictor
+from .schema import count_rows
 
 _FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _BODY = {
@@ -55,14 +55,6 @@ def parse_invocation(body: bytes, content_type: str, model: ServedModel) -> tupl
     except Exception as exc:  # MLflow's parsers raise many kinds on odd shapes
         raise BadInput(f"malformed body: {type(exc).__name__}: {exc}"[:1000]) from None
     raise UnsupportedMediaType(f"use application/json or text/csv, not {media!r}")
-
-
-def count_rows(data: Any) -> int:
-    if isinstance(data, dict):
-        return max((count_rows(v) for v in data.values()), default=0)
-    if isinstance(data, np.ndarray):
-        return data.shape[0] if data.ndim else 1
-    return len(data) if isinstance(data, pd.DataFrame | pd.Series | list | tuple) else 1
 
 
 def build_invocations_router(model: ServedModel, predictor: Predictor, max_rows: int) -> APIRouter:

@@ -15,6 +15,12 @@ PREDICTION_LATENCY = Histogram(
     ["route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+MODEL_CALLS = Counter("modelship_model_calls", "Calls of the model's predict (micro-batches).")
+MODEL_CALL_ROWS = Histogram(
+    "modelship_model_call_rows",
+    "Rows per call of the model's predict (above 1 for /predict: micro-batching at work).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096),
+)
 MODEL_INFO = Gauge(
     "modelship_model_info",
     "The model being served (value 1), by name and version.",

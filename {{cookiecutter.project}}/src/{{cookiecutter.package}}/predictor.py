@@ -5,12 +5,22 @@ import logging
 import time
 from typing import Any
 
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
 
+from .batching import MicroBatcher
 from .errors import InvalidInput, PredictionFailed, PredictionTimeout
-from .metrics import PREDICTION_ERRORS, PREDICTION_LATENCY, PREDICTION_ROWS, PREDICTIONS
+from .metrics import (
+    MODEL_CALL_ROWS,
+    MODEL_CALLS,
+    PREDICTION_ERRORS,
+    PREDICTION_LATENCY,
+    PREDICTION_ROWS,
+    PREDICTIONS,
+)
 from .model import ServedModel
+from .schema import count_rows
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,9 +33,22 @@ class Predictor:
     def __init__(self, model: ServedModel, settings: Settings) -> None:
         self.model = model
         self.timeout_s = settings.request_timeout_s
+        self.batcher = (
+            MicroBatcher(self._predict, settings.max_batch_size, settings.max_batch_delay_ms)
+            if settings.micro_batching
+            else None
+        )
+
+    def _predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """The model's own predict, counted (one call may score a whole micro-batch)."""
+        MODEL_CALLS.inc()
+        MODEL_CALL_ROWS.observe(count_rows(data))
+        return self.model.predict(data, params)
 
     async def _call(self, data: Any, params: dict[str, Any] | None, batchable: bool) -> Any:
-        return await run_in_threadpool(self.model.predict, data, params)
+        if batchable and self.batcher is not None and isinstance(data, pd.DataFrame):
+            return await self.batcher.submit(data)
+        return await run_in_threadpool(self._predict, data, params)
 
     async def predict(
         self,
@@ -69,4 +92,6 @@ class Predictor:
         return PredictionFailed("the model failed on this input; the log has the details")
 
     async def close(self) -> None:
-        """Release what the predictor holds (a micro-batcher's thread, if any)."""
+        """Finish what the micro-batcher holds and stop its thread."""
+        if self.batcher is not None:
+            await self.batcher.close()

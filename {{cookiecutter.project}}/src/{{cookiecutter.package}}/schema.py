@@ -140,3 +140,12 @@ def predictions_to_rows(raw: Any) -> list[Any]:
             dict(zip(columns, vals, strict=True)) for vals in zip(*columns.values(), strict=True)
         ]
     return list(raw)
+
+
+def count_rows(data: Any) -> int:
+    """How many rows (instances) a model input holds."""
+    if isinstance(data, dict):
+        return max((count_rows(v) for v in data.values()), default=0)
+    if isinstance(data, np.ndarray):
+        return data.shape[0] if data.ndim else 1
+    return len(data) if isinstance(data, pd.DataFrame | pd.Series | list | tuple) else 1
