@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -59,7 +60,7 @@ def machine() -> dict[str, Any]:
         check=False,
     ).stdout.strip()  # fmt: skip
     return {
-        "cpu": cpu, "cores": len(__import__("os").sched_getaffinity(0)),
+        "cpu": cpu, "cores": len(os.sched_getaffinity(0)),
         "memory_gib": round(mem_kib / 2**20, 1), "kernel": platform.release(),
         "python": platform.python_version(), "packages": versions,
         "wrk": (wrk.stdout or wrk.stderr).split("\n")[0].strip(), "commit": commit or None,
@@ -113,8 +114,9 @@ def raw_predict(ws: Workspace, rows: tuple[int, ...], repeats: int) -> dict[str,
     return floor
 
 
-def measure_memory(ws: Workspace, mode: dict, body: bytes, files: dict[str, Path]) -> dict:
-    """PSS of each server's process tree after a short load, and its cold start, per workers."""
+def measure_memory(ws: Workspace, mode: dict, body: bytes, files: dict, skip: int) -> dict:
+    """PSS of each server's process tree after a short load, and its cold start, per workers
+    (the `skip`-workers pair is measured by measure_load on the servers it starts)."""
     plan = [("ours", w) for w in mode["ours_workers"]] + [
         ("mlflow", w) for w in mode["mlflow_workers"]
     ]
@@ -122,24 +124,34 @@ def measure_memory(ws: Workspace, mode: dict, body: bytes, files: dict[str, Path
     memory: dict[str, dict[str, float]] = {"ours": {}, "mlflow": {}}
     cold: dict[str, dict[str, float]] = {"ours": {}, "mlflow": {}}
     for kind, workers in plan:
+        if workers == skip:
+            continue
         with Server(kind, ws, workers, body) as server:
             cold[kind][str(workers)] = server.cold_start_s
-            run_wrk(f"{server.url}/invocations", files["invocations-1"], 8, mode["seconds"])
+            run_wrk(f"{server.url}/invocations", files["invocations-1"], 8, min(3, mode["seconds"]))
             memory[kind][str(workers)] = server.pss_mib()
-        print(f"  {kind} {workers}w: PSS {memory[kind][str(workers)]} MiB, "
-              f"cold start {cold[kind][str(workers)]} s", flush=True)  # fmt: skip
+        report_server(kind, workers, memory, cold)
     return {"pss_mib": memory, "cold_start_s": cold}
 
 
-def measure_load(ws: Workspace, mode: dict, workers: int, body: bytes, files: dict) -> tuple:
-    """Every (rows, concurrency) point on every target, the servers alternating point by point."""
+def report_server(kind: str, workers: int, memory: dict, cold: dict) -> None:
+    print(f"  {kind} {workers}w: PSS {memory[kind][str(workers)]} MiB, "
+          f"cold start {cold[kind][str(workers)]} s", flush=True)  # fmt: skip
+
+
+def measure_load(ws: Workspace, mode: dict, workers: int, body: bytes, files: dict, into: dict):
+    """Every (rows, concurrency) point on every target, the servers alternating point by point.
+    Also the cold start and PSS of both servers with `workers` workers, into `into`."""
     points = []
     servers = {kind: Server(kind, ws, workers, body) for kind in ("mlflow", "ours")}
     try:
-        for server in servers.values():
-            server.start()
+        for kind, server in servers.items():
+            into["cold_start_s"][kind][str(workers)] = server.start()
         for kind, one, _, payload in TARGETS:  # warm up: imports, caches, first allocations
             run_wrk(f"{servers[kind].url}{one}", files[f"{payload}-1"], 8, min(3, mode["seconds"]))
+        for kind, server in servers.items():
+            into["pss_mib"][kind][str(workers)] = server.pss_mib()
+            report_server(kind, workers, into["pss_mib"], into["cold_start_s"])
         order = list(TARGETS)
         for rows in mode["rows"]:
             for concurrency in mode["concurrency"]:
@@ -184,16 +196,18 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {
         "mode": name, "workers": args.workers, "seconds_per_point": mode["seconds"],
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+        "load_average_before": os.getloadavg(),
     }  # fmt: skip
     print("raw model.predict (the floor)", flush=True)
     results["raw_predict"] = raw_predict(ws, mode["rows"], mode["repeats"])
     print(f"  {results['raw_predict']}", flush=True)
-    print("memory (PSS) and cold start", flush=True)
-    results.update(measure_memory(ws, mode, body, files))
+    print("memory (PSS after a short load) and cold start, per workers", flush=True)
+    results.update(measure_memory(ws, mode, body, files, skip=args.workers))
     print(f"load: wrk, {mode['seconds']} s per point, {args.workers} workers each", flush=True)
     results["load"], results["pss_after_load_mib"] = measure_load(
-        ws, mode, args.workers, body, files
+        ws, mode, args.workers, body, files, into=results
     )
+    results["load_average_after"] = os.getloadavg()
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     results["ratios"], results["targets"] = report.compare(results)
     paths = report.write(results, args.out)

@@ -1,0 +1,39 @@
+"""The benchmark harness runs end to end (smoke mode), so `make bench` cannot rot unnoticed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = {
+    "machine", "raw_predict", "pss_mib", "cold_start_s", "load", "pss_after_load_mib",
+    "ratios", "targets",
+}  # fmt: skip
+
+
+@pytest.mark.timeout(900)
+def test_smoke_bench_writes_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--build", tmp_path / "build", "--out", out],
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "ratios against mlflow models serve" in done.stdout
+    results = json.loads((out / "latest.json").read_text())
+    assert SECTIONS <= results.keys()
+    assert {"rows_1", "rows_100"} <= results["raw_predict"].keys()
+    assert set(results["pss_mib"]) == {"ours", "mlflow"}
+    assert all(results["cold_start_s"][kind] for kind in ("ours", "mlflow"))
+    served = {(p["server"], p["route"]) for p in results["load"]}
+    assert served == {
+        ("mlflow", "/invocations"), ("ours", "/invocations"), ("ours", "/predict"),
+        ("ours", "/predict/batch"),
+    }  # fmt: skip
+    assert all(p["requests"] > 0 and p["errors"] == 0 for p in results["load"])
+    assert results["ratios"] and results["targets"]
+    assert (out / "latest.md").read_text().startswith("# modelship service")
+    assert (out / "latest.png").stat().st_size > 1000
