@@ -51,7 +51,8 @@ def compare(results: dict) -> tuple[list[dict], list[dict]]:
 
     def target(name: str, value: float | None, goal: float, higher: bool) -> None:
         met = None if value is None else (value >= goal if higher else value <= goal)
-        targets.append({"target": name, "value": value, "goal": f"{'>=' if higher else '<='} {goal}",
+        sign = ">=" if higher else "<="
+        targets.append({"target": name, "value": value, "goal": f"{sign} {goal}",
                         "met": met})  # fmt: skip
 
     def rx(route: str, rows: int, c: int, key: str) -> float | None:
@@ -61,7 +62,9 @@ def compare(results: dict) -> tuple[list[dict], list[dict]]:
         )
         return found[key] if found else None
 
-    floor = results["raw_predict"].get("rows_1", {}).get("p50_ms")
+    # The floor measured beside the c=1 points, when there is one: same machine conditions.
+    near = results.get("raw_predict_beside_c1") or results["raw_predict"].get("rows_1", {})
+    floor = near.get("p50_ms")
     for route in ("/invocations", "/predict"):
         target(f"1-row c=32 {route}: req/s vs mlflow", rx(route, 1, 32, "rps_x"), 8, True)
         target(f"1-row c=32 {route}: p99 vs mlflow", rx(route, 1, 32, "p99_x"), 0.5, False)
@@ -101,17 +104,24 @@ def markdown(results: dict) -> str:
         (
             f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}, "
             f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['packages'].items())}; "
-            f"{m['wrk']}. Commit {m['commit']}, {results['started_at']}."
+            f"{m['wrk']}. Commit {m['commit']}, {results['started_at']}. Load average "
+            f"before/after: {results.get('load_average_before')} / "
+            f"{results.get('load_average_after')} (other jobs share this machine). "
+            f"Service settings: {results.get('ours_env') or 'defaults'}."
         ),
         "",
         (
-            f"Both servers: {results['workers']} workers, same registered model and payloads, wrk -t1 "
+            f"Both servers: {results['workers']} workers, same registered model and payloads, "
+            "wrk -t1 "
             f"closed loop with keep-alive on 127.0.0.1, {results['seconds_per_point']} s per point."
         ),
         "",
         "## Throughput and latency",
         "",
-        "| rows | conc. | server / route | req/s | p50 ms | p90 ms | p99 ms | errors | req/s x mlflow |",
+        (
+            "| rows | conc. | server / route | req/s | p50 ms | p90 ms | p99 ms | errors "
+            "| req/s x mlflow |"
+        ),
         "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in results["load"]:
@@ -127,7 +137,8 @@ def markdown(results: dict) -> str:
               "| ---: | ---: | ---: |"]  # fmt: skip
     lines += [f"| {k.split('_')[1]} | {v['p50_ms']} | {v['p90_ms']} |" for k, v in floor.items()]
     lines += ["", "## Memory (PSS of the process tree, MiB) and cold start (s)", "",
-              "| server | workers | PSS MiB | cold start s |", "| --- | ---: | ---: | ---: |"]  # fmt: skip
+              "| server | workers | PSS MiB | cold start s |",
+              "| --- | ---: | ---: | ---: |"]  # fmt: skip
     for kind, by_workers in results["pss_mib"].items():
         for w, mib in by_workers.items():
             lines.append(f"| {kind} | {w} | {mib} | {results['cold_start_s'][kind].get(w)} |")

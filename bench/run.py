@@ -88,30 +88,31 @@ def payloads(ws: Workspace, rows: tuple[int, ...]) -> dict[str, Path]:
     return files
 
 
-def raw_predict(ws: Workspace, rows: tuple[int, ...], repeats: int) -> dict[str, Any]:
+class Floor:
     """The floor: in-process `model.predict` on a loaded PyFunc, no HTTP at all."""
-    import mlflow
 
-    mlflow.set_tracking_uri(ws.tracking_uri)
-    model = mlflow.pyfunc.load_model(ws.model_uri)
-    demo_frame = importlib.import_module(f"{PACKAGE}.train").demo_frame
-    floor = {}
-    for n in rows:
-        frame = demo_frame(n)
-        model.predict(frame)
+    def __init__(self, ws: Workspace) -> None:
+        import mlflow
+
+        mlflow.set_tracking_uri(ws.tracking_uri)
+        self.model = mlflow.pyfunc.load_model(ws.model_uri)
+        self.demo_frame = importlib.import_module(f"{PACKAGE}.train").demo_frame
+
+    def measure(self, rows: int, repeats: int) -> dict[str, float]:
+        frame = self.demo_frame(rows)
+        self.model.predict(frame)
         times = []
         for _ in range(repeats):
             started = time.perf_counter()
-            model.predict(frame)
+            self.model.predict(frame)
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
-        floor[f"rows_{n}"] = {
+        return {
             "p50_ms": round(statistics.median(times), 3),
             "p90_ms": round(times[int(len(times) * 0.9)], 3),
             "mean_ms": round(statistics.fmean(times), 3),
             "repeats": repeats,
         }
-    return floor
 
 
 def measure_memory(ws: Workspace, mode: dict, body: bytes, files: dict, skip: int) -> dict:
@@ -139,11 +140,14 @@ def report_server(kind: str, workers: int, memory: dict, cold: dict) -> None:
           f"cold start {cold[kind][str(workers)]} s", flush=True)  # fmt: skip
 
 
-def measure_load(ws: Workspace, mode: dict, workers: int, body: bytes, files: dict, into: dict):
+def measure_load(
+    ws: Workspace, mode: dict, workers: int, body: bytes, files: dict, into: dict, floor: Floor
+):
     """Every (rows, concurrency) point on every target, the servers alternating point by point.
     Also the cold start and PSS of both servers with `workers` workers, into `into`."""
     points = []
     servers = {kind: Server(kind, ws, workers, body) for kind in ("mlflow", "ours")}
+    servers["ours"].env = dict(mode.get("ours_env", {}))
     try:
         for kind, server in servers.items():
             into["cold_start_s"][kind][str(workers)] = server.start()
@@ -155,6 +159,8 @@ def measure_load(ws: Workspace, mode: dict, workers: int, body: bytes, files: di
         order = list(TARGETS)
         for rows in mode["rows"]:
             for concurrency in mode["concurrency"]:
+                if (rows, concurrency) == (1, 1):  # the floor again, under today's conditions
+                    into["raw_predict_beside_c1"] = floor.measure(1, mode["repeats"])
                 for kind, one, many, payload in order:
                     route = one if rows == 1 else many
                     result = run_wrk(
@@ -181,11 +187,15 @@ def main(argv: list[str] | None = None) -> None:
     speed.add_argument("--quick", action="store_true", help="a few seconds per point")
     speed.add_argument("--smoke", action="store_true", help="~1 s per point, fewer points")
     parser.add_argument("--workers", type=int, default=2, help="workers of both servers")
+    parser.add_argument(
+        "--ours-env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting of the baked service for the load runs (recorded in the results)",
+    )  # fmt: skip
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
-    mode = MODES[name]
+    mode = {**MODES[name], "ours_env": dict(item.split("=", 1) for item in args.ours_env)}
     started = time.monotonic()
     ensure_wrk()
     print(f"bench ({name}): baking and training into {args.build}", flush=True)
@@ -196,16 +206,17 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {
         "mode": name, "workers": args.workers, "seconds_per_point": mode["seconds"],
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-        "load_average_before": os.getloadavg(),
+        "load_average_before": os.getloadavg(), "ours_env": mode["ours_env"],
     }  # fmt: skip
     print("raw model.predict (the floor)", flush=True)
-    results["raw_predict"] = raw_predict(ws, mode["rows"], mode["repeats"])
+    floor = Floor(ws)
+    results["raw_predict"] = {f"rows_{n}": floor.measure(n, mode["repeats"]) for n in mode["rows"]}
     print(f"  {results['raw_predict']}", flush=True)
     print("memory (PSS after a short load) and cold start, per workers", flush=True)
     results.update(measure_memory(ws, mode, body, files, skip=args.workers))
     print(f"load: wrk, {mode['seconds']} s per point, {args.workers} workers each", flush=True)
     results["load"], results["pss_after_load_mib"] = measure_load(
-        ws, mode, args.workers, body, files, into=results
+        ws, mode, args.workers, body, files, into=results, floor=floor
     )
     results["load_average_after"] = os.getloadavg()
     results["elapsed_s"] = round(time.monotonic() - started, 1)

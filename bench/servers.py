@@ -128,6 +128,7 @@ class Server:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     cold_start_s: float | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -147,7 +148,7 @@ class Server:
         env = self.ws.python_env()
         env.update(
             MODEL_URI=self.ws.model_uri, HOST="127.0.0.1", PORT=str(self.port),
-            WORKERS=str(self.workers),
+            WORKERS=str(self.workers), **self.env,
         )  # fmt: skip
         log = (self.ws.root / f"{self.kind}-{self.workers}w-{self.port}.log").open("wb")
         started = time.monotonic()

@@ -29,7 +29,7 @@ def rss_mib(pid: int) -> float:
 
 
 def prepare(build: Path) -> tuple[Workspace, Path, bytes]:
-    """The baked project, the registered model and the 1-row bodies, as `python -m bench` has them."""
+    """The baked project, the registered model and 1-row bodies, as `python -m bench` has them."""
     from bench.run import MODES, payloads
 
     ws = bake(build)

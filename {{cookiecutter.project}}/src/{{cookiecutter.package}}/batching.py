@@ -17,7 +17,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,10 +29,12 @@ import pandas as pd
 class _Request:
     frame: pd.DataFrame
     future: asyncio.Future[Any]
-    key: tuple = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.key = tuple(zip(self.frame.columns, map(str, self.frame.dtypes), strict=True))
+    @cached_property
+    def key(self) -> tuple:
+        """What a frame must share with another to be scored in one call (computed only when
+        there is another: a lone request does not pay for it)."""
+        return tuple(zip(self.frame.columns, map(str, self.frame.dtypes), strict=True))
 
 
 def _row_count(output: Any) -> int | None:
