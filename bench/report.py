@@ -168,7 +168,7 @@ def chart(results: dict, path: Path) -> None:
         ax.set_title(f"{rows}-row requests: requests/s")
     axes[0].legend(fontsize=8)
     pss = results["pss_mib"]
-    bars = [(f"{k} {w}w", v) for k in ("ours", "mlflow") for w, v in pss[k].items()]
+    bars = [(f"{k} {w}w", pss[k][w]) for k in ("ours", "mlflow") for w in sorted(pss[k], key=int)]
     axes[-1].bar(
         [b[0] for b in bars],
         [b[1] for b in bars],

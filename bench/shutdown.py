@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     ws, body, ready = prepare(args.build)
     server = Server("ours", ws, args.workers, ready)
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
         code == 0 and not report["wrk_status_errors"] and not report["wrk_timeouts"]
         and not report["app_other_status"] and result["requests"] >= answered > 0
     )  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "shutdown.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
     raise SystemExit(0 if report["passed"] else 1)
 
