@@ -125,8 +125,9 @@ def markdown(results: dict) -> str:
         "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in results["load"]:
-        x = next((r["rps_x"] for r in results["ratios"] if (r["route"], r["rows"], r["concurrency"])
-                  == (p["route"], p["rows"], p["concurrency"])), None)  # fmt: skip
+        key = (p["route"], p["rows"], p["concurrency"])
+        x = next((r["rps_x"] for r in results["ratios"] if p["server"] == "ours"
+                  and (r["route"], r["rows"], r["concurrency"]) == key), None)  # fmt: skip
         lines.append(
             f"| {p['rows']} | {p['concurrency']} | {p['server']} {p['route']} | {p['rps']:.1f} | "
             f"{p['p50_ms']:.2f} | {p['p90_ms']:.2f} | {p['p99_ms']:.2f} | {p['errors']} | "
@@ -136,6 +137,10 @@ def markdown(results: dict) -> str:
     lines += ["", "## Raw `model.predict` in process (the floor)", "", "| rows | p50 ms | p90 ms |",
               "| ---: | ---: | ---: |"]  # fmt: skip
     lines += [f"| {k.split('_')[1]} | {v['p50_ms']} | {v['p90_ms']} |" for k, v in floor.items()]
+    if beside := results.get("raw_predict_beside_c1"):
+        lines.append(
+            f"| 1 (again, beside the c=1 points) | {beside['p50_ms']} | {beside['p90_ms']} |"
+        )
     lines += ["", "## Memory (PSS of the process tree, MiB) and cold start (s)", "",
               "| server | workers | PSS MiB | cold start s |",
               "| --- | ---: | ---: | ---: |"]  # fmt: skip
