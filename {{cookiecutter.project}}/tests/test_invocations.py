@@ -5,6 +5,7 @@ import json
 import mlflow
 import pandas as pd
 import pytest
+from mlflow.pyfunc import scoring_server
 from mlflow.pyfunc.scoring_server import predictions_to_json
 
 from tests.conftest import FRAUD_RECORD
@@ -76,3 +77,39 @@ def test_odd_shapes_get_a_4xx_not_a_500(fraud_client) -> None:
     for body in ({"instances": {"": {"": False, ".exe": -114}}}, {"inputs": 5}, {"instances": []}):
         response = fraud_client.post("/invocations", json=body)
         assert 400 <= response.status_code < 500, (body, response.text)
+
+
+SPLIT_BODIES = [
+    # ints where the signature says double, in every numeric column
+    {"columns": list(FRAUD_RECORD), "data": [[100, "fuel", 1, 2, 30, 5]]},
+    # a null in a required column, a bool in a long column, strings for numbers
+    {"columns": list(FRAUD_RECORD), "data": [[None, "fuel", 1, 2, 30, 5.0]]},
+    {"columns": list(FRAUD_RECORD), "data": [[1.0, "fuel", True, 2, 30, 5.0]]},
+    {"columns": list(FRAUD_RECORD), "data": [["1.5", "fuel", "3", 2, 30, 5.0]]},
+    # columns in another order, and an extra column
+    {"columns": list(reversed(FRAUD_RECORD)), "data": [list(reversed(FRAUD_RECORD.values()))]},
+    {"columns": [*FRAUD_RECORD, "extra"], "data": [[*FRAUD_RECORD.values(), 1]]},
+]
+
+
+@pytest.mark.parametrize("split", SPLIT_BODIES)
+def test_dataframe_split_answers_like_mlflows_own_scoring_function(
+    split, fraud_client, fraud_uri
+) -> None:
+    """MLflow's scoring server function is the oracle: same predictions, or both refuse."""
+    model = mlflow.pyfunc.load_model(fraud_uri)
+    body = json.dumps({"dataframe_split": split})
+    try:
+        expected = scoring_server.invocations(
+            body, "application/json", model, model.metadata.get_input_schema()
+        )
+    except Exception:
+        expected = None
+    response = fraud_client.post(
+        "/invocations", content=body, headers={"content-type": "application/json"}
+    )
+    if expected is None or expected.status != 200:
+        assert 400 <= response.status_code < 500, response.text
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json() == json.loads(expected.response)

@@ -99,7 +99,7 @@ def build_predict_router(model: ServedModel, predictor: Predictor, max_rows: int
                 [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
             ) from None
         data = records_to_input(records, model.signature)
-        raw, seconds = await predictor.predict(data, "/predict/batch", len(records))
+        raw, seconds = await predictor.predict(data, "/predict/batch", len(records), batchable=True)
         return _answer(model, "predictions", postprocess(predictions_to_rows(raw)), seconds)
 
     return router

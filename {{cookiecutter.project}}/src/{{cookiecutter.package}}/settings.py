@@ -6,7 +6,7 @@ The defaults come from the answers given when this repo was generated; the envir
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MODEL_NAME = "{{ cookiecutter.mlflow_model_name }}"
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     )
     micro_batching: bool = Field(True, description="Score concurrent /predict calls together.")
     max_batch_size: int = Field(
-        min(64, MAX_BATCH_ROWS), ge=1, description="Most rows in one micro-batch."
+        MAX_BATCH_ROWS, ge=1, description="Most rows in one model call (micro-batch)."
     )
     max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a micro-batch.")
     model_load_timeout_s: float = Field(300, gt=0, description="Give up loading after this.")
@@ -52,12 +52,6 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python log level.")
     image_tag: str = Field("dev", description="Image tag, shown by /info.")
     card_path: Path = Field(Path("catalog-info.yaml"), description="The model card file.")
-
-    @model_validator(mode="after")
-    def _check_batching(self) -> "Settings":
-        if self.max_batch_size > self.max_batch_rows:
-            raise ValueError("MAX_BATCH_SIZE must not exceed MAX_BATCH_ROWS")
-        return self
 
 
 @lru_cache
