@@ -86,6 +86,19 @@ def test_workers_share_one_metrics_view(server) -> None:
     assert [predictions_counted(url) for _ in range(6)] == [30.0] * 6
 
 
+def test_every_log_line_is_json_with_the_request_id(server, tmp_path: Path) -> None:
+    process, url = server
+    httpx.post(f"{url}/predict", json=FRAUD_RECORD, headers={"x-request-id": "json-1"}, timeout=10)
+    process.terminate()
+    process.wait(30)
+    log = tmp_path / f"serve-{url.rsplit(':', 1)[1]}.log"
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert {"gunicorn.error", "access"} <= {line["logger"] for line in lines}
+    assert any(
+        line["request_id"] == "json-1" and line["message"] == "POST /predict 200" for line in lines
+    )
+
+
 def test_bad_model_uri_exits_non_zero_naming_the_uri(tracking_uri: str) -> None:
     env = {**os.environ, "MODEL_URI": "models:/no-such-model@nowhere",
            "MLFLOW_TRACKING_URI": tracking_uri, "PORT": str(free_port())}  # fmt: skip

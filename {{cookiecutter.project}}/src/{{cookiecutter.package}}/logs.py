@@ -36,7 +36,7 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [h for h in root.handlers if type(h) is not logging.StreamHandler]
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):
+    for name in ("uvicorn", "uvicorn.error", "gunicorn.error", "mlflow"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import uvicorn
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from uvicorn_worker import UvicornWorker
@@ -77,6 +78,16 @@ class Worker(UvicornWorker):
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
 
 
+class JsonLogger(glogging.Logger):
+    """gunicorn's logger, handing its lines to the root logger (JSON lines on stdout)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.handlers.clear()
+            log.propagate = True
+
+
 def _worker_exited(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
@@ -102,6 +113,7 @@ def _serve_workers(app: Any, settings: Settings) -> None:
             options = dict(
                 bind=f"{settings.host}:{settings.port}", workers=settings.workers,
                 worker_class=Worker, preload_app=True, keepalive=5, errorlog="-",
+                logger_class=JsonLogger,
                 graceful_timeout=math.ceil(settings.graceful_timeout_s),
                 loglevel=settings.log_level.lower(), child_exit=_worker_exited,
                 proc_name=f"serve {app.title}",
@@ -126,7 +138,10 @@ def main() -> None:
     metrics_dir = prepare_metrics_dir(settings.workers)
     # Imported only now, after PROMETHEUS_MULTIPROC_DIR is set (see prepare_metrics_dir).
     from .api import create_app
+    from .logs import configure_logging
     from .model import ModelLoadError, load_model
+
+    configure_logging(settings.log_level)  # the model's loading logs JSON lines too
 
     try:
         model = load_model(settings)
