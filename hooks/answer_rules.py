@@ -117,13 +117,18 @@ MEMORY_MIN, MEMORY_MAX = Decimal(64 * 2**20), Decimal(2**40)
 Check = Callable[[str], str | None]
 
 
-def _bounded_int(value: str, lowest: int, highest: int) -> str | None:
+def whole_number(lowest: int, highest: int) -> Check:
+    """The check of an answer that is a whole number from ``lowest`` to ``highest``."""
     allowed = f"a whole number from {lowest} to {highest}"
-    if not INTEGER_RE.fullmatch(value):
-        return f"must be {allowed} (digits only, no sign or leading zero)"
-    if not lowest <= int(value) <= highest:
-        return f"must be {allowed}"
-    return None
+
+    def check(value: str) -> str | None:
+        if not INTEGER_RE.fullmatch(value):
+            return f"must be {allowed} (digits only, no sign or leading zero)"
+        if not lowest <= int(value) <= highest:
+            return f"must be {allowed}"
+        return None
+
+    return check
 
 
 def _matching(value: str, pattern: re.Pattern[str], max_length: int, allowed: str) -> str | None:
@@ -302,24 +307,11 @@ def check_memory(value: str) -> str | None:
     return quantity_range_problem(value, MEMORY_MIN, MEMORY_MAX, Decimal(1), allowed, too_fine)
 
 
-def check_gpu_count(value: str) -> str | None:
-    return _bounded_int(value, 0, 8)
-
-
-def check_replicas(value: str) -> str | None:
-    return _bounded_int(value, 1, 50)
-
-
-def check_workers(value: str) -> str | None:
-    return _bounded_int(value, 1, 32)
-
-
-def check_request_timeout_s(value: str) -> str | None:
-    return _bounded_int(value, 1, 3600)
-
-
-def check_max_batch_rows(value: str) -> str | None:
-    return _bounded_int(value, 1, 1_000_000)
+check_gpu_count = whole_number(0, 8)
+check_replicas = whole_number(1, 50)
+check_workers = whole_number(1, 32)
+check_request_timeout_s = whole_number(1, 3600)
+check_max_batch_rows = whole_number(1, 1_000_000)
 
 
 def check_visibility(value: str) -> str | None:

@@ -20,14 +20,6 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = {
-    "amount": 912.4,
-    "merchant_category": "electronics",
-    "hour": 3,
-    "day_of_week": 5,
-    "user_age": 23,
-    "account_balance": 120.0,
-}
 
 
 def step(message: str) -> None:
@@ -47,6 +39,11 @@ def wait_ready(url: str, server: subprocess.Popen, timeout_s: float) -> None:
             pass
         time.sleep(0.5)
     raise SystemExit(f"demo: the service was not ready within {timeout_s:.0f} s")
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
 
 
 def post_json(url: str, body: dict) -> dict:
@@ -87,8 +84,10 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, server, timeout_s=180)
-        answer = post_json(f"{url}/predict", SAMPLE)
-        print(f"\nPOST {url}/predict {json.dumps(SAMPLE)}\n-> {json.dumps(answer)}\n")
+        # The sample is the model's own input example, as its OpenAPI document shows it.
+        sample = get_json(f"{url}/openapi.json")["components"]["schemas"]["Record"]["examples"][0]
+        answer = post_json(f"{url}/predict", sample)
+        print(f"\nPOST {url}/predict {json.dumps(sample)}\n-> {json.dumps(answer)}\n")
         print(f"API docs: {url}/docs\nMetrics:  {url}/metrics\nModel:    {url}/info")
         print(f"(ready in {time.monotonic() - started:.0f} s)", flush=True)
         if os.environ.get("DEMO_EXIT_AFTER_SAMPLE") == "1":
