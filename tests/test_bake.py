@@ -20,16 +20,19 @@ COMMON = {
     "argocd/manifests/pdb.yaml", "argocd/manifests/service.yaml",
     "argocd/manifests/serviceaccount.yaml",
     "tests/__init__.py", "tests/conftest.py", "tests/models.py", "tests/test_batch.py",
-    "tests/test_batching.py", "tests/test_bump_image_tag.py", "tests/test_errors.py",
+    "tests/test_batching.py", "tests/test_batching_policy.py", "tests/test_bump_image_tag.py",
+    "tests/test_docs.py", "tests/test_errors.py", "tests/test_hostile_input.py",
+    "tests/test_limits.py",
     "tests/test_invocations.py", "tests/test_micro_batching.py", "tests/test_model.py", "tests/test_postprocess.py",
     "tests/test_readme.py", "tests/test_routes.py", "tests/test_s3.py", "tests/test_schema.py",
     "tests/test_serve.py",
     "tests/test_settings.py", "tests/test_train.py",
 }  # fmt: skip
 MODULES = (
-    "__init__", "api", "batch", "batching", "data", "errors", "health", "invocations", "logs",
+    "__init__", "api", "batch", "batching", "data", "errors", "health", "http_limits",
+    "invocations", "logs",
     "metrics", "model", "postprocess", "predict", "predictor", "responses", "schema", "serve",
-    "settings", "train",
+    "settings", "train", "validation",
 )  # fmt: skip
 SWITCHED = {
     "ingress_host": "argocd/manifests/ingress.yaml",

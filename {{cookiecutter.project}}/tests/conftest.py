@@ -55,6 +55,7 @@ def other_uris(tracking_uri: str) -> dict[str, str]:
         "tensor": models.log_pyfunc("tensor", models.TensorSum(), models.TENSOR_SIGNATURE),
         "no_signature": models.log_pyfunc("no-signature", models.Echo()),
         "quirky": models.log_pyfunc("quirky", models.Quirky(), models.QUIRKY_SIGNATURE),
+        "cross_row": models.log_pyfunc("cross-row", models.CrossRow(), models.CROSS_ROW_SIGNATURE),
     }
 
 

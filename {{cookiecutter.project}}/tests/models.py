@@ -118,6 +118,18 @@ class Quirky(PythonModel):
 QUIRKY_SIGNATURE = ModelSignature(inputs=Schema([ColSpec("double", "x")]))
 
 
+class CrossRow(PythonModel):
+    """Centres `x` on the mean of the request's own rows and echoes the params it was given:
+    a model whose answers change if other requests' rows are mixed into its input."""
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        centred = model_input["x"] - model_input["x"].mean()
+        return pd.DataFrame({"centred": centred, "params": repr(params)})
+
+
+CROSS_ROW_SIGNATURE = ModelSignature(inputs=Schema([ColSpec("double", "x")]))
+
+
 def log_pyfunc(name: str, model: PythonModel, signature=None, example=None) -> str:
     """Log and register `model` as `name` version 1 with alias `test`; return its models:/ URI."""
     with mlflow.start_run(run_name=name):

@@ -5,17 +5,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from .errors import install_error_handlers
 from .health import build_health_router
+from .http_limits import BodyLimit
 from .invocations import build_invocations_router
 from .logs import RequestIdMiddleware, configure_logging
 from .metrics import MODEL_INFO, instrument
 from .model import ServedModel, load_model
 from .predict import build_predict_router
 from .predictor import Predictor
+from .schema import exact_integer_bounds
 from .settings import Settings, get_settings
+from .validation import InputLimits
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ def create_app(settings: Settings | None = None, model: ServedModel | None = Non
         app.state.ready = False
         await predictor.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI from the package's own files: /docs works offline
         title=f"{model.name} model service",
         version=model.version,
         description=f"Serves MLflow model `{model.uri}` from memory.",
@@ -50,13 +54,16 @@ def create_app(settings: Settings | None = None, model: ServedModel | None = Non
         redoc_url=None,
     )
     app.state.ready = False
-    app.state.model = model
-    app.state.predictor = predictor
-    app.include_router(build_predict_router(model, predictor, settings.max_batch_rows))
-    app.include_router(build_invocations_router(model, predictor, settings.max_batch_rows))
-    app.include_router(build_health_router(model, settings))
+    limits = InputLimits(settings.allow_nan, settings.max_string_length)
+    rows = settings.max_batch_rows
+    app.include_router(build_predict_router(model, predictor, rows, limits))
+    app.include_router(build_invocations_router(model, predictor, rows, limits))
+    app.include_router(build_health_router(model, settings, predictor.batching))
+    generate_openapi = app.openapi
+    app.openapi = lambda: exact_integer_bounds(generate_openapi())  # type: ignore[method-assign]
     install_error_handlers(app)
     instrument(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.body_limit)
     app.add_middleware(RequestIdMiddleware)
     return app
 

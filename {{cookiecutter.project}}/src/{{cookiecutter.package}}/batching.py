@@ -5,9 +5,12 @@ while the model is busy queue up and are scored together as soon as it is free. 
 shown that several requests come together, a request on an idle model waits up to
 `max_delay_ms` for as many companions as the last batch had, never longer.
 
-Only frames with the same columns and dtypes share a batch, so batching cannot change the
-input a model sees. If a batch fails, each request in it is scored alone, so one bad row fails
-only the request that carried it.
+Only frames with the same columns and dtypes share a batch. Batching is sound only for a model
+that scores each row on its own: `batching_policy` turns it on for row-wise estimator flavours
+or a card that declares it, never for a model that may look across the rows of a request (MLflow's
+contract: `predict` sees exactly the request's rows). If a batch fails, it is split in halves
+until the requests that break it are found, so a bad request costs a few extra calls and fails
+alone, while the others keep their answers.
 """
 
 from __future__ import annotations
@@ -23,6 +26,33 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+#: MLflow flavours whose models score each row independently of the others.
+ROW_WISE_FLAVORS = ("sklearn", "xgboost", "lightgbm", "catboost", "onnx")
+ROW_INDEPENDENT = "modelship.io/row-independent"
+
+
+@dataclass(frozen=True)
+class BatchingPolicy:
+    enabled: bool
+    reason: str
+
+
+def batching_policy(mode: str, flavors: tuple[str, ...], card: dict | None) -> BatchingPolicy:
+    """Whether concurrent requests may share a model call (MICRO_BATCHING), and why."""
+    if mode in ("on", "off"):
+        return BatchingPolicy(mode == "on", f"MICRO_BATCHING={mode}")
+    row_wise = [flavor for flavor in flavors if flavor in ROW_WISE_FLAVORS]
+    if row_wise:
+        return BatchingPolicy(True, f"auto: the {row_wise[0]} flavour scores rows independently")
+    annotations = ((card or {}).get("metadata") or {}).get("annotations") or {}
+    if str(annotations.get(ROW_INDEPENDENT, "")).lower() == "true":
+        return BatchingPolicy(True, f"auto: the model card declares {ROW_INDEPENDENT}")
+    return BatchingPolicy(
+        False,
+        f"auto: no row-wise flavour ({', '.join(ROW_WISE_FLAVORS)}) and the card does not "
+        f'declare {ROW_INDEPENDENT}: "true", so each request is scored alone',
+    )
 
 
 @dataclass(eq=False)
@@ -166,8 +196,9 @@ class MicroBatcher:
         except Exception:
             output = None
         if output is None or _row_count(output) != len(frame):
-            for request in batch:  # find the request that breaks the batch: score each alone
-                await self._score_alone(request, loop)
+            middle = len(batch) // 2  # find the requests that break the batch by halving it
+            await self._score(batch[:middle])
+            await self._score(batch[middle:])
             return
         start = 0
         for request in batch:

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Request
 
+from .batching import BatchingPolicy
 from .model import ServedModel
 from .responses import JSONBytes
 from .settings import Settings
@@ -22,7 +23,7 @@ def read_card(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def model_info(model: ServedModel, settings: Settings) -> dict[str, Any]:
+def model_info(model: ServedModel, settings: Settings, batching: BatchingPolicy) -> dict[str, Any]:
     raw = model.signature.to_dict() if model.signature else {}
     signature = {part: json.loads(text) for part, text in raw.items() if text} or None
     return {
@@ -35,12 +36,15 @@ def model_info(model: ServedModel, settings: Settings) -> dict[str, Any]:
         "loaded_at": model.loaded_at.isoformat(),
         "image_tag": settings.image_tag,
         "card": read_card(settings.card_path),
+        "micro_batching": {"enabled": batching.enabled, "reason": batching.reason},
     }
 
 
-def build_health_router(model: ServedModel, settings: Settings) -> APIRouter:
+def build_health_router(
+    model: ServedModel, settings: Settings, batching: BatchingPolicy
+) -> APIRouter:
     router = APIRouter(tags=["operations"])
-    info = model_info(model, settings)
+    info = model_info(model, settings, batching)
 
     @router.get(LIVE, summary="The process is alive")
     async def live() -> dict[str, str]:

@@ -5,7 +5,7 @@ the prediction itself goes through the service's predictor (timeout, metrics, ba
 """
 
 import io
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -15,10 +15,17 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 from mlflow.types import DataType
 
-from .errors import BadInput, TooManyRows, UnsupportedMediaType
+from .errors import BadInput, InvalidInput, TooManyRows, UnsupportedMediaType
 from .model import ServedModel
 from .predictor import Predictor
 from .schema import NUMERIC_TYPES, count_rows
+from .validation import (
+    INTEGER_RANGES,
+    InputLimits,
+    check_input,
+    check_json_frame,
+    find_non_finite,
+)
 
 _FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _BODY = {
@@ -33,6 +40,9 @@ _BODY = {
             }
         },
         "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}},
+        scoring_server.CONTENT_TYPE_PARQUET: {
+            "schema": {"type": "string", "format": "binary", "description": "a Parquet file"}
+        },
     },
 }
 
@@ -44,14 +54,10 @@ _WIRE_TYPES = {
 }  # fmt: skip
 
 
-def _fast_split(body: bytes, schema: Any) -> pd.DataFrame | None:
+def _fast_split(parsed: Any, schema: Any) -> pd.DataFrame | None:
     """A `dataframe_split` body of a column signature, column by column; None to let MLflow's
     parser handle anything else (and report errors its way)."""
-    if schema is None or schema.is_tensor_spec():
-        return None
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
+    if schema is None or schema.is_tensor_spec() or not isinstance(parsed, dict):
         return None
     split = parsed.get("dataframe_split") if isinstance(parsed, dict) and len(parsed) == 1 else None
     if not isinstance(split, dict) or set(split) - {"columns", "data", "index"} or "index" in split:
@@ -66,6 +72,9 @@ def _fast_split(body: bytes, schema: Any) -> pd.DataFrame | None:
     for name, values in zip(names, zip(*rows, strict=True), strict=True):
         kind = specs[name].type
         if kind in NUMERIC_TYPES and all(type(v) in _WIRE_TYPES[kind] for v in values):
+            low, high = INTEGER_RANGES.get(kind, (None, None))
+            if low is not None and not low <= min(values) <= max(values) <= high:
+                return None  # out of the type's range: check_json_frame names the cell
             columns[name] = np.array(values, dtype=kind.to_numpy())
         elif kind == DataType.string and all(isinstance(v, str) for v in values):
             columns[name] = list(values)
@@ -74,33 +83,58 @@ def _fast_split(body: bytes, schema: Any) -> pd.DataFrame | None:
     return pd.DataFrame(columns)
 
 
-def parse_invocation(body: bytes, content_type: str, model: ServedModel) -> tuple[Any, Any]:
-    """(data, params) from an /invocations body, by MLflow's own parsers."""
+class Invocation(NamedTuple):
+    """A parsed /invocations body: the model input, its params, and whether the body was one of
+    MLflow's unified LLM inputs (answered without the `predictions` wrapper)."""
+
+    data: Any
+    params: dict[str, Any] | None = None
+    unwrapped: bool = False
+
+
+def parse_invocation(
+    body: bytes, content_type: str, model: ServedModel, limits: InputLimits
+) -> Invocation:
+    """The model input of an /invocations body, by MLflow's own parsers."""
     media, *parameters = (part.strip() for part in content_type.split(";"))
     options = dict(p.partition("=")[::2] for p in parameters)
     if options.get("charset", "utf-8").lower() != "utf-8" or set(options) - {"charset"}:
         raise UnsupportedMediaType(f"unsupported content type parameters in {content_type!r}")
     schema = model.pyfunc.metadata.get_input_schema()
-    if media == "application/json" and (frame := _fast_split(body, schema)) is not None:
-        return frame, None
+    if media == "application/json":
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:  # not JSON, or NaN/Infinity, which orjson refuses
+            if not limits.allow_nan and (where := find_non_finite(body)):
+                raise InvalidInput(where) from None
+        else:
+            if (frame := _fast_split(parsed, schema)) is not None:
+                return Invocation(frame)
+            check_json_frame(parsed, schema, limits)
     try:
-        text = body.decode("utf-8")
+        if media == scoring_server.CONTENT_TYPE_PARQUET:
+            return Invocation(scoring_server.parse_parquet_input(io.BytesIO(body)))
         if media == "text/csv":
-            return scoring_server.parse_csv_input(io.StringIO(text), schema=schema), None
+            text = io.StringIO(body.decode("utf-8"))
+            return Invocation(scoring_server.parse_csv_input(text, schema=schema))
         if media == "application/json":
-            parsed = scoring_server._parse_json_data(text, model.pyfunc.metadata, schema)
-            return parsed.data, parsed.params
+            parsed = scoring_server._parse_json_data(body, model.pyfunc.metadata, schema)
+            return Invocation(parsed.data, parsed.params, parsed.is_unified_llm_input)
     except UnicodeDecodeError:
         raise BadInput("the body is not valid UTF-8") from None
     except MlflowException as exc:
         raise BadInput(exc.message[:1000]) from None
     except Exception as exc:  # MLflow's parsers raise many kinds on odd shapes
         raise BadInput(f"malformed body: {type(exc).__name__}: {exc}"[:1000]) from None
-    raise UnsupportedMediaType(f"use application/json or text/csv, not {media!r}")
+    accepted = ", ".join(scoring_server.CONTENT_TYPES)
+    raise UnsupportedMediaType(f"use one of {accepted}, not {media!r}")
 
 
-def build_invocations_router(model: ServedModel, predictor: Predictor, max_rows: int) -> APIRouter:
+def build_invocations_router(
+    model: ServedModel, predictor: Predictor, max_rows: int, limits: InputLimits
+) -> APIRouter:
     router = APIRouter(tags=["mlflow"])
+    schema = model.pyfunc.metadata.get_input_schema()
 
     @router.post(
         "/invocations",
@@ -109,14 +143,18 @@ def build_invocations_router(model: ServedModel, predictor: Predictor, max_rows:
     )
     async def invocations(request: Request) -> Response:
         content_type = request.headers.get("content-type", "application/json")
-        data, params = parse_invocation(await request.body(), content_type, model)
-        rows = count_rows(data)
+        call = parse_invocation(await request.body(), content_type, model, limits)
+        rows = count_rows(call.data)
         if rows > max_rows:
             raise TooManyRows(f"{rows} rows is more than MAX_BATCH_ROWS={max_rows}")
-        batchable = isinstance(data, pd.DataFrame) and not params
-        raw, _ = await predictor.predict(data, "/invocations", rows, params, batchable)
+        check_input(call.data, schema, limits)
+        batchable = isinstance(call.data, pd.DataFrame) and call.params is None
+        raw, _ = await predictor.predict(call.data, "/invocations", rows, call.params, batchable)
         out = io.StringIO()
-        scoring_server.predictions_to_json(raw, out)
+        if call.unwrapped:
+            scoring_server.unwrapped_predictions_to_json(raw, out)
+        else:
+            scoring_server.predictions_to_json(raw, out)
         return Response(out.getvalue(), media_type="application/json")
 
     return router

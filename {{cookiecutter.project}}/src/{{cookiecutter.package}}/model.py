@@ -40,7 +40,7 @@ class ServedModel:
     download_dir: str | None = None
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        return self.pyfunc.predict(data, params=params) if params else self.pyfunc.predict(data)
+        return self.pyfunc.predict(data, params=params)  # `{}` stays `{}`, as MLflow passes it
 
 
 def _configure_mlflow(settings: Settings) -> None:

@@ -2,12 +2,13 @@
 
 import csv
 import io
+import json
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from .errors import BadInput, TooManyRows, UnsupportedMediaType
 from .model import ServedModel
@@ -15,6 +16,24 @@ from .postprocess import postprocess
 from .predictor import Predictor
 from .responses import JSONBytes
 from .schema import build_record_model, predictions_to_rows, records_to_input
+from .validation import InputLimits
+
+
+class ModelRef(BaseModel):
+    name: str = Field(description="Registered model name")
+    version: str = Field(description="Model version (registry version, or run-<id>)")
+
+
+class PredictionAnswer(BaseModel):
+    prediction: Any = Field(description="The model's output for the record, post-processed")
+    model: ModelRef
+    prediction_time_ms: float = Field(description="Time the model took, in milliseconds")
+
+
+class PredictionsAnswer(BaseModel):
+    predictions: list[Any] = Field(description="One output per record, in request order")
+    model: ModelRef
+    prediction_time_ms: float = Field(description="Time the model took, in milliseconds")
 
 
 def _answer(model: ServedModel, key: str, value: Any, seconds: float) -> JSONBytes:
@@ -43,7 +62,10 @@ def _json_rows(body: bytes) -> list[Any]:
     try:
         rows = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BadInput(f"malformed JSON: {exc}") from None
+        try:  # NaN and Infinity are not JSON, but clients send them: the checks name the field
+            rows = json.loads(body)
+        except (ValueError, RecursionError):
+            raise BadInput(f"malformed JSON: {exc}") from None
     if not isinstance(rows, list):
         raise RequestValidationError(
             [{"type": "list_type", "loc": ("body",), "msg": "expected a JSON list of records"}]
@@ -51,9 +73,11 @@ def _json_rows(body: bytes) -> list[Any]:
     return rows
 
 
-def build_predict_router(model: ServedModel, predictor: Predictor, max_rows: int) -> APIRouter:
+def build_predict_router(
+    model: ServedModel, predictor: Predictor, max_rows: int, limits: InputLimits
+) -> APIRouter:
     """The prediction routes, typed by the model's signature."""
-    record_model = build_record_model(model.signature, model.input_example)
+    record_model = build_record_model(model.signature, model.input_example, limits)
     many = TypeAdapter(list[record_model])
     router = APIRouter(tags=["predictions"])
     list_schema = many.json_schema(ref_template="#/components/schemas/{model}")
@@ -66,7 +90,9 @@ def build_predict_router(model: ServedModel, predictor: Predictor, max_rows: int
         },
     }
 
-    @router.post("/predict", summary="Score one record")
+    @router.post(
+        "/predict", summary="Score one record", responses={200: {"model": PredictionAnswer}}
+    )
     async def predict(record: Annotated[record_model, Body()]) -> JSONBytes:  # type: ignore[valid-type]
         data = records_to_input([record], model.signature)
         raw, seconds = await predictor.predict(data, "/predict", 1, batchable=True)
@@ -76,6 +102,7 @@ def build_predict_router(model: ServedModel, predictor: Predictor, max_rows: int
         "/predict/batch",
         summary=f"Score up to {max_rows} records (JSON list or text/csv)",
         openapi_extra={"requestBody": batch_body},
+        responses={200: {"model": PredictionsAnswer}},
     )
     async def predict_batch(request: Request) -> JSONBytes:
         media = request.headers.get("content-type", "application/json").split(";")[0].strip()

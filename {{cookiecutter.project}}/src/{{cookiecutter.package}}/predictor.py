@@ -9,8 +9,9 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
 
-from .batching import MicroBatcher
+from .batching import BatchingPolicy, MicroBatcher, batching_policy
 from .errors import InvalidInput, PredictionFailed, PredictionTimeout
+from .health import read_card
 from .metrics import (
     MODEL_CALL_ROWS,
     MODEL_CALLS,
@@ -33,9 +34,16 @@ class Predictor:
     def __init__(self, model: ServedModel, settings: Settings) -> None:
         self.model = model
         self.timeout_s = settings.request_timeout_s
+        self.batching: BatchingPolicy = batching_policy(
+            settings.micro_batching, model.flavors, read_card(settings.card_path)
+        )
+        log.info(
+            "micro-batching %s", "on" if self.batching.enabled else "off",
+            extra={"micro_batching": self.batching.enabled, "reason": self.batching.reason},
+        )  # fmt: skip
         self.batcher = (
             MicroBatcher(self._predict, settings.max_batch_size, settings.max_batch_delay_ms)
-            if settings.micro_batching
+            if self.batching.enabled
             else None
         )
 

@@ -25,6 +25,8 @@ from pydantic import (
     create_model,
 )
 
+from .validation import FLOAT_TYPES, INTEGER_RANGES, InputLimits
+
 log = logging.getLogger(__name__)
 
 _BASE64 = {"type": "string", "format": "base64", "contentEncoding": "base64"}
@@ -42,8 +44,9 @@ def _strict_base64(value: Any) -> bytes:
 # The wire type of each MLflow column type (binary travels as base64 text).
 COLUMN_TYPES: dict[DataType, Any] = {
     DataType.string: str,
-    DataType.integer: Annotated[int, Field(ge=-(2**31), le=2**31 - 1)],
-    DataType.long: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)],
+    **{
+        kind: Annotated[int, Field(ge=low, le=high)] for kind, (low, high) in INTEGER_RANGES.items()
+    },
     DataType.float: float,
     DataType.double: float,
     DataType.boolean: bool,
@@ -54,14 +57,24 @@ NUMERIC_TYPES = {DataType.integer, DataType.long, DataType.float, DataType.doubl
 UNNAMED_TENSOR = "input"
 
 
+def _wire_type(kind: DataType, limits: InputLimits) -> Any:
+    """COLUMN_TYPES[kind] with the limits of validation.py on floats and strings."""
+    if kind in FLOAT_TYPES:
+        return Annotated[float, Field(allow_inf_nan=limits.allow_nan)]
+    if kind == DataType.string:
+        return Annotated[str, Field(max_length=limits.max_string_length)]
+    return COLUMN_TYPES[kind]
+
+
 class FreeFormRecord(RootModel[dict[str, Any]]):
     """One record of a model without a signature: any JSON object."""
 
 
-def _tensor_type(spec: TensorSpec) -> Any:
+def _tensor_type(spec: TensorSpec, limits: InputLimits) -> Any:
     """Nested lists for one instance of the tensor (its first, batch dimension dropped)."""
     kind = spec.type.kind
-    item: Any = bool if kind == "b" else int if kind in "iu" else float if kind == "f" else str
+    number = Annotated[float, Field(allow_inf_nan=limits.allow_nan)]
+    item: Any = bool if kind == "b" else int if kind in "iu" else number if kind == "f" else str
     for size in reversed(spec.shape[1:]):
         item = (
             Annotated[list[item], Field(min_length=size, max_length=size)]
@@ -78,7 +91,11 @@ def _example(input_example: Any) -> dict[str, Any] | None:
     return None
 
 
-def build_record_model(signature: ModelSignature | None, input_example: Any = None) -> type:
+def build_record_model(
+    signature: ModelSignature | None,
+    input_example: Any = None,
+    limits: InputLimits = InputLimits(),  # noqa: B008 (frozen: a safe default)
+) -> type:
     """The pydantic model of one request record, generated from the model's input schema."""
     inputs: Schema | None = signature.inputs if signature else None
     if inputs is None:
@@ -86,13 +103,14 @@ def build_record_model(signature: ModelSignature | None, input_example: Any = No
         return FreeFormRecord
     if inputs.is_tensor_spec():
         fields = {
-            (spec.name or UNNAMED_TENSOR): (_tensor_type(spec), ...) for spec in inputs.inputs
+            (spec.name or UNNAMED_TENSOR): (_tensor_type(spec, limits), ...)
+            for spec in inputs.inputs
         }
     else:
         fields = {
-            col.name: (COLUMN_TYPES[col.type] | None, None)
+            col.name: (_wire_type(col.type, limits) | None, None)
             if not col.required
-            else (COLUMN_TYPES[col.type], ...)
+            else (_wire_type(col.type, limits), ...)
             for col in inputs.inputs
         }
     example = _example(input_example)
@@ -100,6 +118,24 @@ def build_record_model(signature: ModelSignature | None, input_example: Any = No
         extra="forbid", json_schema_extra={"examples": [example]} if example else None
     )
     return create_model("Record", __config__=config, **fields)
+
+
+_BOUNDS = {float(bound): bound for pair in INTEGER_RANGES.values() for bound in pair}
+
+
+def exact_integer_bounds(node: Any) -> Any:
+    """Put back the integer bounds of an OpenAPI document that FastAPI's float-typed
+    `maximum`/`minimum` rounded (2**63 - 1 becomes 9.223372036854776e+18)."""
+    if isinstance(node, dict):
+        for key in ("maximum", "minimum"):
+            if node.get("type") == "integer" and isinstance(node.get(key), float):
+                node[key] = _BOUNDS.get(node[key], int(node[key]))
+        for value in node.values():
+            exact_integer_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            exact_integer_bounds(value)
+    return node
 
 
 def records_to_input(records: list[BaseModel], signature: ModelSignature | None) -> Any:

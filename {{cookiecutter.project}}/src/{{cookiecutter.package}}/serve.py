@@ -27,6 +27,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from uvicorn_worker import UvicornWorker
 
+from .http_limits import LimitedHttpTools
 from .settings import Settings, get_settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -67,7 +68,11 @@ class Worker(UvicornWorker):
     """The gunicorn worker: uvicorn with DrainingServer and no access log (the app logs each
     request itself, as JSON)."""
 
-    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {**UvicornWorker.CONFIG_KWARGS, "access_log": False}
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        **UvicornWorker.CONFIG_KWARGS,
+        "access_log": False,
+        "http": LimitedHttpTools,
+    }
 
     async def _serve(self) -> None:
         self.config.app = self.wsgi
@@ -102,6 +107,7 @@ def _serve_one(app: Any, settings: Settings) -> None:
         log_config=None,
         log_level=settings.log_level.lower(),
         access_log=False,
+        http=LimitedHttpTools,
         timeout_graceful_shutdown=max(1, math.ceil(settings.graceful_timeout_s)),
     )
     DrainingServer(config).run()
@@ -142,6 +148,9 @@ def main() -> None:
     from .model import ModelLoadError, load_model
 
     configure_logging(settings.log_level)  # the model's loading logs JSON lines too
+    LimitedHttpTools.configure(
+        settings.max_header_bytes, settings.max_headers, settings.header_timeout_s
+    )
 
     try:
         model = load_model(settings)

@@ -5,8 +5,9 @@ The defaults come from the answers given when this repo was generated; the envir
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MODEL_NAME = "{{ cookiecutter.mlflow_model_name }}"
@@ -42,16 +43,52 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(
         MAX_BATCH_ROWS, ge=1, description="Most rows per request (413 above)."
     )
-    micro_batching: bool = Field(True, description="Score concurrent /predict calls together.")
+    micro_batching: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Score concurrent calls in one model call: on, off, or auto (on only when "
+        "rows are known to be scored independently: a row-wise flavour such as sklearn, or the "
+        "card's modelship.io/row-independent).",
+    )
     max_batch_size: int = Field(
         MAX_BATCH_ROWS, ge=1, description="Most rows in one model call (micro-batch)."
     )
     max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a micro-batch.")
+    max_body_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="Largest request body, checked while it is read (413 above); "
+        "default 1 MiB plus 4 KiB per allowed row.",
+    )
+    allow_nan: bool = Field(False, description="Accept NaN and Infinity as numbers (else 422).")
+    max_string_length: int = Field(
+        65_536, ge=1, description="Longest string value a request may carry (422 above)."
+    )
+    max_header_bytes: int = Field(
+        16_384, ge=1_024, description="Largest request head (request line and headers; 400 above)."
+    )
+    max_headers: int = Field(100, ge=8, description="Most header fields in a request (400 above).")
+    header_timeout_s: float = Field(
+        10, gt=0, description="Time a client gets to send a request's headers before it is cut."
+    )
     model_load_timeout_s: float = Field(300, gt=0, description="Give up loading after this.")
     graceful_timeout_s: float = Field(20, ge=0, description="Time in-flight calls get on SIGTERM.")
     log_level: str = Field("INFO", description="Python log level.")
     image_tag: str = Field("dev", description="Image tag, shown by /info.")
     card_path: Path = Field(Path("catalog-info.yaml"), description="The model card file.")
+
+    @field_validator("micro_batching", mode="before")
+    @classmethod
+    def _boolean_words(cls, value: object) -> object:
+        """`true`/`false` (the setting was a boolean once) still mean on and off."""
+        words = {"true": "on", "1": "on", "yes": "on", "false": "off", "0": "off", "no": "off"}
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return words.get(str(value).strip().lower(), value)
+
+    @property
+    def body_limit(self) -> int:
+        """MAX_BODY_BYTES, or a size that fits MAX_BATCH_ROWS rows of a few KiB each."""
+        return self.max_body_bytes or (1 << 20) + 4096 * self.max_batch_rows
 
 
 @lru_cache
