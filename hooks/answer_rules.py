@@ -131,6 +131,16 @@ def whole_number(lowest: int, highest: int) -> Check:
     return check
 
 
+def one_of(*choices: str) -> Check:
+    """The check of an answer that must be one of ``choices``, exactly."""
+    allowed = " or ".join(repr(choice) for choice in choices)
+
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be {allowed}"
+
+    return check
+
+
 def _matching(value: str, pattern: re.Pattern[str], max_length: int, allowed: str) -> str | None:
     """``allowed`` if ``value`` is longer than ``max_length`` or does not match ``pattern``."""
     if len(value) > max_length or not pattern.fullmatch(value):
@@ -314,10 +324,8 @@ check_request_timeout_s = whole_number(1, 3600)
 check_max_batch_rows = whole_number(1, 1_000_000)
 
 
-def check_visibility(value: str) -> str | None:
-    if value not in ("public", "private"):
-        return "must be 'public' or 'private'"
-    return None
+check_visibility = one_of("public", "private")
+check_row_independent = one_of("false", "true")
 
 
 def check_price(value: str) -> str | None:
@@ -361,6 +369,7 @@ CHECKS: dict[str, Check] = {
     "request_timeout_s": check_request_timeout_s,
     "max_batch_rows": check_max_batch_rows,
     "visibility": check_visibility,
+    "row_independent": check_row_independent,
     "price_per_call": check_price,
     "price_per_row": check_price,
     "retrain_schedule": check_schedule,

@@ -44,6 +44,9 @@ class ModelshipAnnotations(_Strict):
     alias: str = Field(alias="modelship.io/alias", pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
     owner: str = Field(alias="modelship.io/owner", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     visibility: Literal["public", "private"] = Field(alias="modelship.io/visibility")
+    row_independent: Literal["true", "false"] = Field(
+        default="false", alias="modelship.io/row-independent"
+    )
     price_per_call: Price = Field(alias="modelship.io/price-per-call")
     price_per_row: Price = Field(alias="modelship.io/price-per-row")
     retrain_schedule: str | None = Field(default=None, alias="modelship.io/retrain-schedule")
