@@ -5,6 +5,7 @@ the prediction itself goes through the service's predictor (timeout, metrics, ba
 """
 
 import io
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -54,9 +55,15 @@ _WIRE_TYPES = {
 }  # fmt: skip
 
 
-def _fast_split(parsed: Any, schema: Any) -> pd.DataFrame | None:
-    """A `dataframe_split` body of a column signature, column by column; None to let MLflow's
-    parser handle anything else (and report errors its way)."""
+# orjson refuses NaN, Infinity and doubles that overflow; float32 columns overflow sooner.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+_RANGES = {**INTEGER_RANGES, DataType.float: (-FLOAT32_MAX, FLOAT32_MAX)}
+
+
+def _fast_split(parsed: Any, schema: Any, max_string_length: int) -> pd.DataFrame | None:
+    """A `dataframe_split` body of a column signature whose values all keep the rules, column
+    by column; None to let MLflow's parser and the checks handle anything else (and report
+    errors their way)."""
     if schema is None or schema.is_tensor_spec() or not isinstance(parsed, dict):
         return None
     split = parsed.get("dataframe_split") if isinstance(parsed, dict) and len(parsed) == 1 else None
@@ -71,12 +78,15 @@ def _fast_split(parsed: Any, schema: Any) -> pd.DataFrame | None:
     columns: dict[str, Any] = {}
     for name, values in zip(names, zip(*rows, strict=True), strict=True):
         kind = specs[name].type
+        # Values the rules of validation.py would refuse go the slow way, which names them.
         if kind in NUMERIC_TYPES and all(type(v) in _WIRE_TYPES[kind] for v in values):
-            low, high = INTEGER_RANGES.get(kind, (None, None))
-            if low is not None and not low <= min(values) <= max(values) <= high:
-                return None  # out of the type's range: check_json_frame names the cell
+            low, high = _RANGES.get(kind, (-math.inf, math.inf))
+            if not low <= min(values) <= max(values) <= high:
+                return None
             columns[name] = np.array(values, dtype=kind.to_numpy())
-        elif kind == DataType.string and all(isinstance(v, str) for v in values):
+        elif kind == DataType.string and all(
+            isinstance(v, str) and len(v) <= max_string_length for v in values
+        ):
             columns[name] = list(values)
         else:
             return None
@@ -90,6 +100,7 @@ class Invocation(NamedTuple):
     data: Any
     params: dict[str, Any] | None = None
     unwrapped: bool = False
+    checked: bool = False  # the fast path applied the rules while it built the frame
 
 
 def parse_invocation(
@@ -108,8 +119,8 @@ def parse_invocation(
             if not limits.allow_nan and (where := find_non_finite(body)):
                 raise InvalidInput(where) from None
         else:
-            if (frame := _fast_split(parsed, schema)) is not None:
-                return Invocation(frame)
+            if (frame := _fast_split(parsed, schema, limits.max_string_length)) is not None:
+                return Invocation(frame, checked=True)
             check_json_frame(parsed, schema, limits)
     try:
         if media == scoring_server.CONTENT_TYPE_PARQUET:
@@ -147,7 +158,8 @@ def build_invocations_router(
         rows = count_rows(call.data)
         if rows > max_rows:
             raise TooManyRows(f"{rows} rows is more than MAX_BATCH_ROWS={max_rows}")
-        check_input(call.data, schema, limits)
+        if not call.checked:
+            check_input(call.data, schema, limits)
         batchable = isinstance(call.data, pd.DataFrame) and call.params is None
         raw, _ = await predictor.predict(call.data, "/invocations", rows, call.params, batchable)
         out = io.StringIO()
