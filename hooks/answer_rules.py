@@ -283,12 +283,16 @@ def check_python_version(value: str) -> str | None:
     return None
 
 
+#: The namespaces the modelship-models Argo CD project admits (argocd/appproject-models.yaml).
+MODEL_NAMESPACES = ("models", "models-*")
+
+
 def check_namespace(value: str) -> str | None:
-    return _dns_label(value, "a Kubernetes namespace")
-
-
-def check_argocd_project(value: str) -> str | None:
-    return _dns_label(value, "an Argo CD project name")
+    if problem := _dns_label(value, "a Kubernetes namespace"):
+        return problem
+    if value != "models" and not value.startswith("models-"):
+        return "must be 'models' or start with 'models-' (the namespaces model repos may use)"
+    return None
 
 
 def check_ingress_host(value: str) -> str | None:
@@ -358,7 +362,6 @@ CHECKS: dict[str, Check] = {
     "mlflow_tracking_uri": check_mlflow_tracking_uri,
     "python_version": check_python_version,
     "namespace": check_namespace,
-    "argocd_project": check_argocd_project,
     "ingress_host": check_ingress_host,
     "cpu_request": check_cpu,
     "cpu_limit": check_cpu,

@@ -14,7 +14,7 @@ COMMON = {
     ".dockerignore", ".env.example", ".github/workflows/ci-cd.yml", ".gitignore", "Dockerfile",
     "Makefile", "README.md", "catalog-info.yaml", "docs/deploy.md", "pyproject.toml",
     "scripts/bump_image_tag.py",
-    "argocd/application.yaml", "argocd/manifests/configmap.yaml",
+    "argocd/app.json", "argocd/manifests/configmap.yaml",
     "argocd/manifests/deployment.yaml", "argocd/manifests/hpa.yaml",
     "argocd/manifests/kustomization.yaml", "argocd/manifests/networkpolicy.yaml",
     "argocd/manifests/pdb.yaml", "argocd/manifests/service.yaml",
