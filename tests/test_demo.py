@@ -46,3 +46,6 @@ def test_make_demo_prints_a_prediction_from_the_served_model(tmp_path) -> None:
     assert f"http://127.0.0.1:{port}/docs" in done.stdout
     assert f"http://127.0.0.1:{port}/metrics" in done.stdout
     assert (tmp_path / "fraud-detector" / "mlflow.db").is_file()
+    up_to_answer = done.stdout[: answer.end()].splitlines()
+    assert len(up_to_answer) <= 40, "\n".join(up_to_answer)  # quiet: steps, request, answer
+    assert "+ " not in done.stdout and "Next steps" not in done.stdout

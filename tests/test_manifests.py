@@ -134,7 +134,7 @@ def test_pods_are_restricted_and_selected(name: str) -> None:
     assert policy.selector_violations(docs) == []
     deployment = next(d for d in docs if d["kind"] == "Deployment")
     tmp = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "tmp")
-    assert tmp["emptyDir"]["medium"] == "Memory"
+    assert "medium" not in tmp["emptyDir"] and tmp["emptyDir"]["sizeLimit"]  # on disk, bounded
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -154,6 +154,16 @@ def test_network_policy_admits_the_gateway_and_reaches_only_dns_and_mlflow(name:
     uri = urlsplit(answers(name)["mlflow_tracking_uri"])
     mlflow_port = uri.port or (443 if uri.scheme == "https" else 80)
     assert (mlflow_port, "TCP") in ports
+    for rule in spec["egress"]:
+        for peer in rule["to"]:
+            if peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0":  # public addresses only
+                excluded = set(peer["ipBlock"]["except"])
+                assert {
+                    "169.254.0.0/16",
+                    "10.0.0.0/8",
+                    "172.16.0.0/12",
+                    "192.168.0.0/16",
+                } <= excluded
     host_parts = uri.hostname.split(".")
     if len(host_parts) >= 2 and (len(host_parts) == 2 or host_parts[2] == "svc"):
         namespaces = {
@@ -163,6 +173,17 @@ def test_network_policy_admits_the_gateway_and_reaches_only_dns_and_mlflow(name:
             if "namespaceSelector" in peer
         }
         assert host_parts[1] in namespaces
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_the_ingress_exposes_only_the_prediction_routes(name: str) -> None:
+    ingresses = [d for d in rendered(name) if d["kind"] == "Ingress"]
+    for ingress in ingresses:
+        [rule] = ingress["spec"]["rules"]
+        paths = {(p["path"], p["pathType"]) for p in rule["http"]["paths"]}
+        assert paths == {("/predict", "Prefix"), ("/invocations", "Exact")}
+        assert {path for path, _ in paths} <= app_routes()
+    assert bool(ingresses) == bool(answers(name)["ingress_host"])
 
 
 @pytest.mark.parametrize("name", SETS)

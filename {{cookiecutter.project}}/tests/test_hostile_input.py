@@ -113,6 +113,17 @@ def test_unified_llm_inputs_are_answered_unwrapped(other_uris, serve) -> None:
     assert "predictions" not in response.text
 
 
+def test_empty_and_nested_inputs_are_not_a_5xx(fraud_client) -> None:
+    """Found by schemathesis: empty lists and nested objects under `inputs`."""
+    for body in (
+        {"inputs": {"a": {"b": 1.5}, "c": []}},
+        {"inputs": {"x": []}},
+        {"instances": [[]]},
+    ):
+        response = fraud_client.post("/invocations", json=body)
+        assert 400 <= response.status_code < 500, (body, response.text)
+
+
 def test_unsupported_types_name_the_accepted_ones(fraud_client) -> None:
     response = _invoke(fraud_client, b"<x/>", "application/xml")
     assert response.status_code == 415

@@ -60,6 +60,8 @@ def _first_bad_row(values: Any, kind: DataType | None, limits: InputLimits) -> t
         return _first_problem(values, kind, limits)
     if array.ndim == 0:
         return _first_problem([array.item()], kind, limits)
+    if array.size == 0:
+        return -1, ""
     if array.dtype.kind == "f":  # the common case, vectorised
         if limits.allow_nan:
             return -1, ""
