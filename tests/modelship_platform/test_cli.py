@@ -4,12 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
-
 from modelship import ledger
 from modelship.db import make_engine, session_factory
 from modelship.db.models import Account
 from modelship.keys import authenticate
+from sqlalchemy import select
 
 SCRIPT = Path(sys.executable).parent / "modelship"
 

@@ -19,6 +19,7 @@ from modelship.settings import get_settings
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="modelship", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("billing", help="serve the billing gateway (MODELSHIP_HOST, MODELSHIP_PORT)")
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every app's migrations (alembic upgrade heads)")
     admin = sub.add_parser("admin", help="accounts, keys, top-ups")
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "billing":
+        from modelship.billing.app import serve
+
+        serve()
+        return 0
     engine = make_engine(get_settings().database_url)
     if args.command == "db":
         upgrade(engine)

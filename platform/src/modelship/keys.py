@@ -30,12 +30,9 @@ def create_key(s: Session, account_id: int) -> tuple[str, str]:
 
 def authenticate(s: Session, key: str) -> Account | None:
     """The account of a valid, unrevoked key, else None."""
-    try:
-        tag, prefix, secret = key.split("_", 2)
-    except ValueError:
-        return None
-    if tag != "ms":
-        return None
+    tag, prefix, secret = (key.split("_", 2) + ["", ""])[:3]
+    if tag != "ms" or not secret:
+        prefix, secret = BOOTSTRAP_PREFIX, key  # the admin key of the settings
     row = s.execute(
         select(ApiKey, Account)
         .join(Account, Account.id == ApiKey.account_id)
@@ -46,3 +43,17 @@ def authenticate(s: Session, key: str) -> Account | None:
     api_key, account = row
     salt, digest = api_key.hash.split("$", 1)
     return account if hmac.compare_digest(digest, _digest(salt, secret)) else None
+
+
+BOOTSTRAP_PREFIX = "bootstrap"
+
+
+def install_bootstrap_key(s: Session, account_id: int, key: str) -> None:
+    """Store the admin key of the settings (hashed) under a fixed prefix; replaces an old one."""
+    salt = secrets.token_hex(8)
+    row = s.scalar(select(ApiKey).where(ApiKey.prefix == BOOTSTRAP_PREFIX))
+    if row is None:
+        row = ApiKey(account_id=account_id, prefix=BOOTSTRAP_PREFIX)
+        s.add(row)
+    row.hash, row.revoked_at = f"{salt}${_digest(salt, key)}", None
+    s.flush()

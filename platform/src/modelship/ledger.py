@@ -210,9 +210,9 @@ def sweep(db: sessionmaker[Session]) -> int:
 
 def books(s: Session) -> dict[str, int | bool]:
     """Debits, credits and open holds from the ledger rows; balances must agree with it."""
-    debits = -(s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount < 0)) or 0)
-    credits = s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount > 0)) or 0
-    open_holds = s.scalar(select(func.count()).where(Hold.state == "pending")) or 0
+    debits = -int(s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount < 0)) or 0)
+    credits = int(s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount > 0)) or 0)
+    open_holds = int(s.scalar(select(func.count()).where(Hold.state == "pending")) or 0)
     per_account = dict(
         s.execute(
             select(LedgerEntry.account_id, func.sum(LedgerEntry.amount)).group_by(
@@ -221,7 +221,8 @@ def books(s: Session) -> dict[str, int | bool]:
         ).all()
     )
     agree = all(
-        b.available + b.held == per_account.get(b.account_id, 0) for b in s.scalars(select(Balance))
+        b.available + b.held == int(per_account.get(b.account_id, 0))
+        for b in s.scalars(select(Balance))
     )
     return {
         "balanced": debits == credits and agree,
