@@ -129,3 +129,28 @@ def test_concurrent_calls_are_exact(gateway):
     assert alice.get("/v1/me").json()["balance"] == "0.000000"
     books = admin.get("/v1/admin/ledger").json()
     assert books["balanced"] is True and books["open_holds"] == 0
+
+
+def test_authorize_then_settle_once(gateway):
+    url, admin = gateway
+    alice = consumer(url, admin)
+    held = alice.post(
+        "/v1/authorize", json={"model": "fraud-a", "route": "predict/batch", "rows": 10}
+    )
+    assert held.status_code == 200 and held.json()["amount"] == "0.002000"
+    assert alice.get("/v1/me").json()["held"] == "0.002000"
+    rid = held.json()["request_id"]
+    first = alice.post("/v1/settle", json={"request_id": rid, "status": 200}).json()
+    again = alice.post("/v1/settle", json={"request_id": rid, "status": 200}).json()
+    assert (first["settled"], again["settled"]) == ("captured", "already")
+    failed = alice.post("/v1/authorize", json={"model": "fraud-a"}).json()["request_id"]
+    done = alice.post("/v1/settle", json={"request_id": failed, "status": 503}).json()
+    assert done["settled"] == "released"
+    assert alice.get("/v1/me").json() == {
+        "name": "alice",
+        "role": "consumer",
+        "balance": "0.998000",
+        "held": "0.000000",
+    }
+    assert alice.post("/v1/settle", json={"request_id": "nope", "status": 200}).status_code == 404
+    assert alice.post("/v1/authorize", json={"model": "secret-b"}).status_code == 404

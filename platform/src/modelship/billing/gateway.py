@@ -26,15 +26,43 @@ router = APIRouter(prefix="/v1/models")
 ROUTES = {"predict": "/predict", "predict/batch": "/predict/batch", "invocations": "/invocations"}
 
 
-def _admit(app, key: str, name: str, owner: str):
+def admit(app, key: str, name: str):
     """Caller, model access and the owner's account id, in one trip to the database."""
     with app.state.db.begin() as s:
         caller = caller_of(s, key)
         model = app.state.registry.get(name)
         if model is None or not can_use(s, caller, model):
             raise HTTPException(404, f"no model {name!r}")
-        owner_id = ledger.ensure_account(s, owner, "owner") if owner else None
+        owner_id = ledger.ensure_account(s, model.terms.owner, "owner")
     return caller, model, owner_id
+
+
+async def reserve(app, caller, model, owner_id, route, rows, request_id) -> JSONResponse | None:
+    """Hold the price; None when held, else the 402 answer. Safe against cancellation."""
+    amount = model.price_per_call + model.price_per_row * rows
+    hold = ledger.HoldRequest(request_id, caller.id, owner_id, model.name, route, rows, amount)
+    holding = asyncio.ensure_future(
+        run_in_threadpool(ledger.hold, app.state.db, hold, app.state.settings.hold_ttl_s)
+    )
+    try:
+        held = await asyncio.shield(holding)
+    except asyncio.CancelledError:  # gone while holding: the hold may still commit
+        if await holding:
+            await _settle(app, request_id, None)
+        raise
+    if held:
+        return None
+    with app.state.db() as s:
+        available = s.get(Balance, caller.id).available
+    return JSONResponse(
+        {
+            "detail": "balance too low for this call",
+            "price": format_amount(amount),
+            "available": format_amount(available),
+        },
+        status_code=402,
+        headers={"X-Request-ID": request_id},
+    )
 
 
 async def _settle(app, request_id: str, status: int | None) -> None:
@@ -52,9 +80,7 @@ async def metered(name: str, route: str, request: Request) -> Response:
     start = time.perf_counter()
     app = request.app
     key = bearer(request)
-    model = app.state.registry.get(name)
-    owner = model.terms.owner if model else ""
-    caller, model, owner_id = await run_in_threadpool(_admit, app, key, name, owner)
+    caller, model, owner_id = await run_in_threadpool(admit, app, key, name)
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json")
     try:
@@ -63,28 +89,9 @@ async def metered(name: str, route: str, request: Request) -> Response:
         raise HTTPException(400, str(exc)) from None
     amount = model.price_per_call + model.price_per_row * rows
     request_id = uuid.uuid4().hex
-    hold = ledger.HoldRequest(request_id, caller.id, owner_id, name, route, rows, amount)
-    holding = asyncio.ensure_future(
-        run_in_threadpool(ledger.hold, app.state.db, hold, app.state.settings.hold_ttl_s)
-    )
-    try:
-        held = await asyncio.shield(holding)
-    except asyncio.CancelledError:  # gone while holding: the hold may still commit
-        if await holding:
-            await _settle(app, request_id, None)
-        raise
-    if not held:
-        with app.state.db() as s:
-            available = s.get(Balance, caller.id).available
-        return JSONResponse(
-            {
-                "detail": "balance too low for this call",
-                "price": format_amount(amount),
-                "available": format_amount(available),
-            },
-            status_code=402,
-            headers={"X-Request-ID": request_id},
-        )
+    refusal = await reserve(app, caller, model, owner_id, route, rows, request_id)
+    if refusal is not None:
+        return refusal
     status: int | None = None
     upstream_s = 0.0
     try:
