@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from modelship.billing.app import create_app
+from modelship.db import make_engine, session_factory
+from modelship.db.models import Hold
 from modelship.settings import Settings
+from sqlalchemy import select
 
 from modelship_platform.upstream import card, instant_app, serve_in_thread
 
@@ -154,3 +159,51 @@ def test_authorize_then_settle_once(gateway):
     }
     assert alice.post("/v1/settle", json={"request_id": "nope", "status": 200}).status_code == 404
     assert alice.post("/v1/authorize", json={"model": "secret-b"}).status_code == 404
+
+
+def test_cancelled_call_releases_its_hold(settings):
+    """A client that goes away cancels the task (CancelledError): the hold is released."""
+    asyncio.run(_cancelled_call(settings))
+
+
+async def _cancelled_call(settings):
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            auth = {"Authorization": f"Bearer {ADMIN}"}
+            await client.post(
+                "/v1/accounts", json={"name": "bob", "role": "consumer"}, headers=auth
+            )
+            await client.post(
+                "/v1/accounts/bob/topups",
+                json={"amount": "1"},
+                headers={**auth, "Idempotency-Key": "t"},
+            )
+            key = (await client.post("/v1/accounts/bob/keys", headers=auth)).json()["key"]
+            call = asyncio.create_task(
+                client.post(
+                    "/v1/models/fraud-a/predict",
+                    json={"sleep": 0.8},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+            )
+            db = session_factory(make_engine(settings.database_url))
+            for _ in range(100):
+                await asyncio.sleep(0.02)
+                with db() as s:
+                    if s.scalar(select(Hold.state)) == "pending":
+                        break
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            states = []
+            for _ in range(50):
+                await asyncio.sleep(0.05)
+                with db() as s:
+                    states.append(s.scalar(select(Hold.state)))
+                if states[-1] != "pending":
+                    break
+            assert states[-1] == "voided", states
+            me = (await client.get("/v1/me", headers={"Authorization": f"Bearer {key}"})).json()
+            assert me["balance"] == "1.000000" and me["held"] == "0.000000"
