@@ -12,6 +12,11 @@ from modelship.db import make_engine, session_factory, upgrade
 from sqlalchemy import text
 
 from modelship_platform.postgres import postgres_server
+from modelship_platform.upstream import card, instant_app, serve_in_thread
+
+# Two instant model services with different cards: owner, price, one private.
+PUBLIC = card("fraud-a", "olga", "public", "0.001", "0.0001")
+PRIVATE = card("secret-b", "pete", "private", "0.002", "0")
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +58,9 @@ def engine(database_url):
 @pytest.fixture
 def db(engine):
     return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def upstreams():
+    with serve_in_thread(instant_app(PUBLIC)) as a, serve_in_thread(instant_app(PRIVATE)) as b:
+        yield [a, b]

@@ -15,17 +15,9 @@ from modelship.db.models import Hold
 from modelship.settings import Settings
 from sqlalchemy import select
 
-from modelship_platform.upstream import card, instant_app, serve_in_thread
+from modelship_platform.upstream import serve_in_thread
 
 ADMIN = "admin-secret-for-tests"
-PUBLIC = card("fraud-a", "olga", "public", "0.001", "0.0001")
-PRIVATE = card("secret-b", "pete", "private", "0.002", "0")
-
-
-@pytest.fixture(scope="session")
-def upstreams():
-    with serve_in_thread(instant_app(PUBLIC)) as a, serve_in_thread(instant_app(PRIVATE)) as b:
-        yield [a, b]
 
 
 @pytest.fixture
