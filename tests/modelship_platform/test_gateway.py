@@ -199,3 +199,29 @@ async def _cancelled_call(settings):
             assert states[-1] == "voided", states
             me = (await client.get("/v1/me", headers={"Authorization": f"Bearer {key}"})).json()
             assert me["balance"] == "1.000000" and me["held"] == "0.000000"
+
+
+def test_usage_and_reports_from_the_ledger(gateway):
+    url, admin = gateway
+    alice = consumer(url, admin)
+    alice.post("/v1/models/fraud-a/predict/batch", json=[{}, {}])
+    alice.post("/v1/models/fraud-a/predict/batch", json=[{"status": 500}])
+    usage = alice.get("/v1/usage").json()["items"]
+    assert [(u["rows"], u["status"], u["charge"]) for u in usage][::-1] == [
+        (2, 200, "0.001200"),
+        (1, 500, "0.000000"),
+    ]
+    csv_text = alice.get("/v1/usage", params={"format": "csv"}).text
+    assert csv_text.splitlines()[0] == "time,model,route,rows,status,charge,request_id"
+    assert len(csv_text.splitlines()) == 3
+    assert alice.get("/v1/usage", params={"limit": 0}).status_code == 422
+    spend = alice.get("/v1/reports/consumer").json()
+    assert [(r["model"], r["calls"], r["spend"]) for r in spend] == [("fraud-a", 2, "0.001200")]
+    olga = httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {admin.post('/v1/accounts/olga/keys').json()['key']}"},
+    )
+    report = olga.get("/v1/reports/owner").json()
+    assert [(r["model"], r["calls"], r["rows"], r["revenue"]) for r in report] == [
+        ("fraud-a", 1, 2, "0.000960")
+    ]

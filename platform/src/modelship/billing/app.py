@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from modelship import ledger
-from modelship.billing import accounts_api, authorize, gateway
+from modelship.billing import accounts_api, authorize, gateway, reports
 from modelship.db import make_engine, session_factory, upgrade_if_empty
 from modelship.keys import install_bootstrap_key
 from modelship.registry import Registry
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_api.router)
     app.include_router(gateway.router)
     app.include_router(authorize.router)
+    app.include_router(reports.router)
 
     @app.get("/health/live")
     def live() -> dict:
