@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV := $(CURDIR)/build/bin/uv
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: demo test lint bench soak shutdown-check tools uv clean
+.PHONY: demo test lint bench bench-gateway soak shutdown-check tools uv clean
 
 uv: $(UV)
 $(UV): ## uv, installed with pip when it is missing
@@ -40,6 +40,9 @@ lint: $(VENV)/.synced ## ruff over this repository (the baked repo is linted by 
 
 bench: tools ## benchmark against mlflow models serve (QUICK=1 for a short run)
 	$(PY) -m bench $(if $(QUICK),--quick,)
+
+bench-gateway: tools ## billing gateway vs direct, wrk on loopback, PostgreSQL (DURATION_S=10)
+	$(PY) bench/gateway.py
 
 soak: tools ## 60 s at 64 connections on 127.0.0.1: zero errors, memory growth under 5%
 	$(PY) -m bench.soak
