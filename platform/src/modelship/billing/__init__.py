@@ -1,0 +1,1 @@
+"""The billing service: accounts and keys API, the metered gateway, authorize/settle."""

@@ -1,0 +1,89 @@
+"""The billing service: ``modelship billing`` serves :func:`create_app`.
+
+On start it migrates an empty database, installs the admin key of the settings (hashed),
+discovers the models, and runs the registry refresh and the hold sweeper in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from modelship import ledger
+from modelship.billing import accounts_api, authorize, gateway, reports
+from modelship.db import make_engine, session_factory, upgrade_if_empty
+from modelship.keys import install_bootstrap_key
+from modelship.registry import Registry
+from modelship.settings import Settings, get_settings
+
+log = logging.getLogger("modelship.billing")
+ADMIN = "admin"
+
+
+async def _sweeper(db, every_s: float) -> None:
+    while True:
+        try:
+            released = await run_in_threadpool(ledger.sweep, db)
+            if released:
+                log.warning("sweeper released %d expired holds", released)
+        except Exception:  # the next round retries; the ledger is unchanged by a failed one
+            log.exception("sweep failed")
+        await asyncio.sleep(every_s)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.database_url)
+        upgrade_if_empty(engine)
+        app.state.settings = settings
+        app.state.db = session_factory(engine)
+        if settings.admin_key:
+            with app.state.db.begin() as s:
+                install_bootstrap_key(
+                    s, ledger.ensure_account(s, ADMIN, "admin"), settings.admin_key
+                )
+        app.state.registry = Registry(settings.models, settings.discovery)
+        await app.state.registry.refresh()
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+        async with httpx.AsyncClient(timeout=settings.request_timeout_s, limits=limits) as http:
+            app.state.http = http
+            tasks = [
+                asyncio.create_task(app.state.registry.run(settings.registry_refresh_s)),
+                asyncio.create_task(_sweeper(app.state.db, min(settings.hold_ttl_s, 60.0))),
+            ]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        engine.dispose()
+
+    app = FastAPI(title="modelship billing", lifespan=lifespan)
+    app.include_router(accounts_api.router)
+    app.include_router(gateway.router)
+    app.include_router(authorize.router)
+    app.include_router(reports.router)
+
+    @app.get("/health/live")
+    def live() -> dict:
+        return {"status": "ok"}
+
+    return app
+
+
+def serve(settings: Settings | None = None) -> None:
+    import uvicorn
+
+    settings = settings or get_settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

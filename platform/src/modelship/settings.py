@@ -1,0 +1,43 @@
+"""Platform settings, read from the environment with the prefix ``MODELSHIP_``.
+
+The default database is an embedded SQLite file (zero set-up); in a cluster
+``MODELSHIP_DATABASE_URL`` is ``postgresql+psycopg://...``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODELSHIP_", extra="ignore")
+
+    database_url: str = "sqlite:///./modelship.db"
+    models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    discovery: Literal["static", "kubernetes"] = "static"
+    admin_key: str | None = None
+    owner_share: Decimal = Field(default=Decimal("0.8"), ge=0, le=1)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    hold_ttl_s: float = Field(default=300.0, gt=0)
+    registry_refresh_s: float = Field(default=30.0, gt=0)
+    rate_limit_per_s: float = Field(default=1000.0, gt=0)
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [u.strip().rstrip("/") for u in value.split(",") if u.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,66 @@
+"""Platform fixtures: every database test runs on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+from modelship.db import make_engine, session_factory, upgrade
+from sqlalchemy import text
+
+from modelship_platform.postgres import postgres_server
+from modelship_platform.upstream import card, instant_app, serve_in_thread
+
+# Two instant model services with different cards: owner, price, one private.
+PUBLIC = card("fraud-a", "olga", "public", "0.001", "0.0001")
+PRIVATE = card("secret-b", "pete", "private", "0.002", "0")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    # Not under pytest's tmp folder: that is private to root, and the server runs as postgres.
+    tmp = Path(tempfile.mkdtemp(prefix="modelship-pg-"))
+    try:
+        with postgres_server(tmp) as url:
+            yield url
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database of each kind (PostgreSQL: a new database on the shared server)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'modelship.db'}"
+        return
+    server = request.getfixturevalue("postgres_url")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url):
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine):
+    return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def upstreams():
+    with serve_in_thread(instant_app(PUBLIC)) as a, serve_in_thread(instant_app(PRIVATE)) as b:
+        yield [a, b]

@@ -1,0 +1,33 @@
+"""Migrations: shipped in the package, one branch per app, applied on start when empty."""
+
+from alembic.script import ScriptDirectory
+from modelship.db import make_engine, upgrade_if_empty
+from modelship.db.migrate import alembic_config
+from sqlalchemy import inspect
+
+BILLING_TABLES = {
+    "accounts",
+    "api_keys",
+    "balances",
+    "holds",
+    "ledger_entries",
+    "topups",
+    "grants",
+    "idempotent_answers",
+}
+
+
+def test_upgrade_if_empty_migrates_once(database_url):
+    engine = make_engine(database_url)
+    assert upgrade_if_empty(engine) is True
+    tables = set(inspect(engine).get_table_names())
+    assert BILLING_TABLES <= tables and "alembic_version" in tables
+    assert upgrade_if_empty(engine) is False
+    engine.dispose()
+
+
+def test_billing_is_its_own_branch():
+    script = ScriptDirectory.from_config(alembic_config(make_engine("sqlite://")))
+    base = script.get_revision("billing@head")
+    assert "billing" in base.branch_labels
+    assert [r.revision for r in script.walk_revisions()] == ["billing_0001"]
