@@ -61,7 +61,13 @@ def main() -> int:
     started = time.monotonic()
     step(f"baking the demo repo into {out}")
     project = Path(
-        cookiecutter(str(ROOT), no_input=True, output_dir=str(out), overwrite_if_exists=True)
+        cookiecutter(
+            str(ROOT),
+            no_input=True,
+            output_dir=str(out),
+            overwrite_if_exists=True,
+            extra_context={"description": "Scores card transactions for fraud."},
+        )
     )
     env = os.environ | {
         "UV_PYTHON_DOWNLOADS": "never",
