@@ -74,8 +74,11 @@ def main() -> int:
         "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        # build/bin holds the uv the Makefile installed; MLflow looks for `uv` on PATH and
+        # falls back to pip-based requirement inference without it.
+        "PATH": f"{ROOT / 'build' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    uv = shutil.which("uv", path=env["PATH"]) or str(Path(sys.executable).with_name("uv"))
     env["UV"] = uv
 
     def run(*cmd: str) -> None:
