@@ -81,15 +81,19 @@ def main() -> int:
     log.write_text("", encoding="utf-8")
     step(f"baking the demo repo into {out}")
     bake = [sys.executable, "-m", "cookiecutter", "--no-input", "--overwrite-if-exists"]
-    run_logged([*bake, "--output-dir", str(out), str(ROOT)], ROOT, dict(os.environ), log)
+    demo = ["description=Scores card transactions for fraud."]
+    run_logged([*bake, "--output-dir", str(out), str(ROOT), *demo], ROOT, dict(os.environ), log)
     project = out / "fraud-detector"
     env = os.environ | {
         "UV_PYTHON_DOWNLOADS": "never",
         "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        # build/bin holds the uv the Makefile installed; MLflow looks for `uv` on PATH and
+        # falls back to pip-based requirement inference without it.
+        "PATH": f"{ROOT / 'build' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    uv = shutil.which("uv", path=env["PATH"]) or str(Path(sys.executable).with_name("uv"))
     env["UV"] = uv
 
     def run(*cmd: str) -> str:

@@ -121,3 +121,8 @@ def test_settings_defaults_come_from_the_answers(baked) -> None:
     assert f"MAX_BATCH_ROWS = {answers.get('max_batch_rows', '1000')}" in text
     name = answers.get("mlflow_model_name", answers.get("project", "fraud-detector"))
     assert re.search(rf'^MODEL_NAME = "{re.escape(name)}"$', text, flags=re.MULTILINE)
+
+
+def test_default_description_is_neutral(tmp_path) -> None:
+    readme = (bake(tmp_path) / "README.md").read_text().lower()
+    assert "fraud" not in readme.split("\n\n", 2)[1]

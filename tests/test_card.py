@@ -79,3 +79,15 @@ def test_schedules_are_normalised_and_empty_means_off() -> None:
     parsed = parse_card(yaml.safe_dump(card))
     assert parsed.modelship.retrain_schedule == "0 3 * * 0"
     assert parsed.modelship.batch_schedule is None
+
+
+def test_cron_macros_the_hook_accepts_are_valid_schedules() -> None:
+    card = copy.deepcopy(_card())
+    card["metadata"]["annotations"]["modelship.io/batch-schedule"] = "@daily"
+    card["metadata"]["annotations"]["modelship.io/retrain-schedule"] = "@every-day"
+    with pytest.raises(ValidationError):
+        parse_card(yaml.safe_dump(card))
+    card["metadata"]["annotations"]["modelship.io/retrain-schedule"] = "@weekly"
+    parsed = parse_card(yaml.safe_dump(card))
+    assert parsed.modelship.batch_schedule == "@daily"
+    assert parsed.modelship.retrain_schedule == "@weekly"

@@ -19,17 +19,21 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 PREFIX = "modelship.io/"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
+# Kubernetes CronJobs accept these macros, so the template's hook accepts them too.
+_CRON_MACROS = {"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=9)]
 
 
 def _cron_or_none(value: str | None) -> str | None:
-    """An empty schedule means "off"; otherwise five cron fields."""
+    """An empty schedule means "off"; otherwise five cron fields or a macro."""
     if value is None or not value.strip():
         return None
+    if value.strip() in _CRON_MACROS:
+        return value.strip()
     fields = value.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ValueError(f"not a 5-field cron schedule: {value!r}")
+        raise ValueError(f"not a 5-field cron schedule or @ macro: {value!r}")
     return " ".join(fields)
 
 
