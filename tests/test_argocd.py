@@ -14,43 +14,43 @@ from pathlib import Path
 import pytest
 import yaml
 from gitops import argocd
+from gitops.projects import MODELS, PLATFORM, SAMPLE_REPO
 from gitops.repos import ANSWER_SETS, answers, baked
 from gitops.tools import ROOT, kustomize
-
-SAMPLE_REPO = {
-    "organization": "acme",
-    "repository": "credit-scorer",
-    "url": "https://github.com/acme/credit-scorer.git",
-    "branch": "main",
-    "branchNormalized": "main",
-    "sha": "0123456789abcdef0123456789abcdef01234567",
-    "short_sha": "01234567",
-    "short_sha_7": "0123456",
-    "labels": [],
-}
 
 
 @pytest.fixture(scope="module")
 def root() -> dict[str, dict]:
     """The cluster root, rendered: kind -> document."""
     docs = kustomize(ROOT / "argocd")
-    assert sorted(d["kind"] for d in docs) == ["AppProject", "Application", "ApplicationSet"]
-    return {d["kind"]: d for d in docs}
+    assert sorted(d["kind"] for d in docs) == [
+        "AppProject",
+        "AppProject",
+        "Application",
+        "ApplicationSet",
+    ]
+    named = {d["kind"]: d for d in docs if d["kind"] != "AppProject"}
+    projects = {d["metadata"]["name"]: d for d in docs if d["kind"] == "AppProject"}
+    return {**named, "AppProject": projects[MODELS], "PlatformProject": projects[PLATFORM]}
 
 
 def test_cluster_root_is_strictly_valid(root: dict[str, dict]) -> None:
     assert argocd.validate(list(root.values())) == []
 
 
-def test_project_limits_repos_destinations_and_cluster_kinds(root: dict[str, dict]) -> None:
-    spec = root["AppProject"]["spec"]
+@pytest.mark.parametrize("which", ["AppProject", "PlatformProject"])
+def test_projects_limit_repos_destinations_and_cluster_kinds(
+    which: str, root: dict[str, dict]
+) -> None:
+    spec = root[which]["spec"]
     assert all(
-        repo.startswith("https://github.com/") and repo != "*" for repo in spec["sourceRepos"]
+        repo.lstrip("!").startswith("https://github.com/") and repo != "*"
+        for repo in spec["sourceRepos"]
     )
     for destination in spec["destinations"]:
         assert destination["server"] == "https://kubernetes.default.svc"
         assert destination["namespace"] not in ("*", "kube-system")
-    assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
+    assert spec["clusterResourceWhitelist"] in ([], [{"group": "", "kind": "Namespace"}])
     assert spec["namespaceResourceWhitelist"], "namespaced kinds must be listed too"
 
 
@@ -92,7 +92,7 @@ def test_app_of_apps_deploys_existing_platform_folders(root: dict[str, dict]) ->
     for child in children:
         assert child["kind"] == "Application"
         assert (ROOT / child["spec"]["source"]["path"] / "kustomization.yaml").exists()
-        assert _admitted(root["AppProject"], child)
+        assert _admitted(root["PlatformProject"], child)
 
 
 def _admitted(project: dict, app: dict) -> bool:
