@@ -47,6 +47,7 @@ class Settings(BaseSettings):
         MAX_BATCH_ROWS, ge=1, description="Most rows in one model call (micro-batch)."
     )
     max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a micro-batch.")
+    score_chunk_rows: int = Field(10_000, ge=1, description="Rows per model call (score_files).")
     model_load_timeout_s: float = Field(300, gt=0, description="Give up loading after this.")
     graceful_timeout_s: float = Field(20, ge=0, description="Time in-flight calls get on SIGTERM.")
     log_level: str = Field("INFO", description="Python log level.")
