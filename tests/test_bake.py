@@ -11,7 +11,7 @@ import yaml
 from baking import bake
 
 COMMON = {
-    ".dockerignore", ".env.example", ".github/workflows/ci-cd.yml", ".gitignore", "Dockerfile",
+    ".dockerignore", ".env.example", ".github/dependabot.yml", ".github/workflows/ci-cd.yml", ".gitignore", "Dockerfile",
     "Makefile", "README.md", "catalog-info.yaml", "docs/deploy.md", "pyproject.toml",
     "scripts/bump_image_tag.py",
     "argocd/application.yaml", "argocd/manifests/configmap.yaml",

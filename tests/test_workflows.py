@@ -19,7 +19,8 @@ from gitops.workflows import actionlint_errors, schema_errors
 
 TEMPLATE_WORKFLOW = ROOT / "{{cookiecutter.project}}" / ".github" / "workflows" / "ci-cd.yml"
 TOP_LEVEL_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
-FULL_VERSION = re.compile(r"^[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+$")
+# A full commit SHA, and the release it is in a comment (Dependabot keeps both fresh).
+PINNED = re.compile(r"uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
 
 def _workflows() -> dict[str, Path]:
@@ -29,10 +30,11 @@ def _workflows() -> dict[str, Path]:
     }
 
 
-def _unpinned(data: dict) -> list[str]:
-    """Actions not pinned to a full version (vX.Y.Z) of their major."""
-    steps = [step for job in data["jobs"].values() for step in job["steps"]]
-    return [s["uses"] for s in steps if "uses" in s and not FULL_VERSION.match(s["uses"])]
+def _unpinned(path: Path) -> list[str]:
+    """Actions not pinned to a full commit SHA with its version (vX.Y.Z) in a comment."""
+    lines = [line.strip().removeprefix("- ") for line in path.read_text().splitlines()]
+    uses = [line for line in lines if line.startswith("uses:")]
+    return [line.split()[1] for line in uses if not PINNED.fullmatch(line)]
 
 
 def _load(path: Path) -> dict:
@@ -56,7 +58,7 @@ def test_least_privilege_timeouts_concurrency_and_pins(which: str) -> None:
     assert "group" in data["concurrency"]
     for name, job in data["jobs"].items():
         assert 0 < job["timeout-minutes"] <= 60, name
-    assert _unpinned(data) == []
+    assert _unpinned(_workflows()[which]) == []
 
 
 def test_baked_workflow_is_copied_verbatim_and_reads_values_from_files() -> None:
@@ -118,5 +120,15 @@ def test_an_unknown_key_and_a_floating_pin_fail(tmp_path: Path) -> None:
     assert schema_errors(broken) != []
     assert actionlint_errors(broken) != []
     floating = tmp_path / "floating.yml"
-    floating.write_text(re.sub(r"actions/checkout@v[\d.]+", "actions/checkout@v7", text))
-    assert _unpinned(_load(floating)) == ["actions/checkout@v7"] * 3
+    floating.write_text(re.sub(r"actions/checkout@\S+ # \S+", "actions/checkout@v7", text))
+    assert _unpinned(floating) == ["actions/checkout@v7"] * 3
+
+
+@pytest.mark.parametrize("folder", [ROOT, "baked"])
+def test_dependabot_keeps_actions_and_dependencies_fresh(folder: Path | str) -> None:
+    repo = baked("defaults") if folder == "baked" else folder
+    config = yaml.safe_load((repo / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(ecosystems) == {"github-actions", "uv"}
+    assert all(u["directory"] == "/" and u["schedule"]["interval"] for u in config["updates"])
