@@ -135,8 +135,14 @@ def test_pods_are_restricted_and_selected(name: str) -> None:
     assert policy.restricted_violations(docs) == []
     assert policy.selector_violations(docs) == []
     deployment = next(d for d in docs if d["kind"] == "Deployment")
-    tmp = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == "tmp")
-    assert tmp["emptyDir"]["medium"] == "Memory"
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["tmp"]["emptyDir"]["medium"] == "Memory"
+    # The model downloads to the node's disk, bounded by the answer, not to memory.
+    downloads = volumes["downloads"]["emptyDir"]
+    assert downloads == {"sizeLimit": answers(name)["download_size"]}
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert {"name": "TMPDIR", "value": mounts["downloads"]} in container["env"]
 
 
 @pytest.mark.parametrize("name", SETS)
