@@ -267,3 +267,13 @@ def test_broken_variants_are_caught(break_it, expected: str) -> None:
     assert _all_checks(docs) == []
     break_it(docs)
     assert any(expected in error for error in _all_checks(docs)), _all_checks(docs)
+
+
+@pytest.mark.parametrize("name", [n for n in SETS if ANSWER_SETS[n].get("ingress_host")])
+def test_ingress_exposes_only_the_prediction_routes(name: str) -> None:
+    [ingress] = [d for d in rendered(name) if d["kind"] == "Ingress"]
+    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    assert {p["pathType"] for p in paths} == {"Exact"}
+    exposed = {p["path"] for p in paths}
+    assert exposed == {"/predict", "/predict/batch", "/invocations"}
+    assert exposed <= app_routes()
