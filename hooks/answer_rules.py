@@ -366,6 +366,7 @@ CHECKS: dict[str, Check] = {
     "cpu_request": check_cpu,
     "cpu_limit": check_cpu,
     "memory": check_memory,
+    "download_size": check_memory,
     "gpu_count": check_gpu_count,
     "replicas": check_replicas,
     "workers": check_workers,

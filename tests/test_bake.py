@@ -20,7 +20,8 @@ COMMON = {
     "argocd/manifests/kustomization.yaml", "argocd/manifests/networkpolicy.yaml",
     "argocd/manifests/pdb.yaml", "argocd/manifests/service.yaml",
     "argocd/manifests/serviceaccount.yaml",
-    "tests/__init__.py", "tests/conftest.py", "tests/models.py", "tests/test_batch.py",
+    "tests/__init__.py", "tests/conftest.py", "tests/models.py",
+    "tests/service/__init__.py", "tests/service/test_score_files.py",
     "tests/test_batching.py", "tests/test_batching_policy.py", "tests/test_bump_image_tag.py",
     "tests/test_docs.py", "tests/test_errors.py", "tests/test_hostile_input.py",
     "tests/test_limits.py",
@@ -30,10 +31,10 @@ COMMON = {
     "tests/test_settings.py", "tests/test_train.py",
 }  # fmt: skip
 MODULES = (
-    "__init__", "api", "batch", "batching", "data", "errors", "health", "http_limits",
+    "__init__", "api", "batching", "data", "errors", "health", "http_limits",
     "invocations", "logs",
-    "metrics", "model", "postprocess", "predict", "predictor", "responses", "schema", "serve",
-    "settings", "train", "validation",
+    "metrics", "model", "postprocess", "predict", "predictor", "responses", "schema",
+    "score_files", "serve", "settings", "train", "validation",
 )  # fmt: skip
 SWITCHED = {
     "ingress_host": "argocd/manifests/ingress.yaml",

@@ -42,6 +42,7 @@ ANSWER_SETS: dict[str, dict[str, str]] = {
         "gpu_count": "2",
         "cpu_request": "250m",
         "memory": "512Mi",
+        "download_size": "10Gi",
     },
     "batch-and-ingress": {
         "project": "o-brien-scorer",

@@ -44,7 +44,7 @@ def test_cli_changes_exactly_the_tag(kustomization: Path) -> None:
     after = kustomization.read_text(encoding="utf-8")
     changed = _changed(before, after)
     assert len(changed) == 2, changed
-    assert changed[0] == '-     newTag: "latest"'
+    assert changed[0] == '-     newTag: "ci-must-set-this-tag"'
     assert changed[1] == '+     newTag: "sha-0123abc"'
 
 

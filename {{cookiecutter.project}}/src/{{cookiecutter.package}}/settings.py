@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(
         10, gt=0, description="Time a client gets to send a request's headers before it is cut."
     )
+    score_chunk_rows: int = Field(10_000, ge=1, description="Rows per model call (score_files).")
     model_load_timeout_s: float = Field(300, gt=0, description="Give up loading after this.")
     graceful_timeout_s: float = Field(20, ge=0, description="Time in-flight calls get on SIGTERM.")
     log_level: str = Field("INFO", description="Python log level.")

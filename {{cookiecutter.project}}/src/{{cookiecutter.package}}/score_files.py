@@ -1,0 +1,143 @@
+"""Offline scoring: score the input partition of one scheduled time, in bounded chunks.
+
+`batch --input DIR_OR_URI --output DIR_OR_URI --scheduled-time ISO` (the batch CronJob runs it
+with the service's image and settings). It reads only `<input>/scheduled_time=YYYYmmddTHHMM/`
+(CSV or Parquet files), streams it through the model `SCORE_CHUNK_ROWS` rows at a time, so
+memory stays flat whatever the input size, and writes
+`<output>/scheduled_time=YYYYmmddTHHMM/predictions.parquet` atomically (a temporary file moved
+into place): a rerun for the same scheduled time replaces its partition, never adds one.
+Local paths and `s3://` URIs work; S3 uses MLFLOW_S3_ENDPOINT_URL and the AWS_* settings.
+"""
+
+import argparse
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset
+import pyarrow.fs
+import pyarrow.parquet
+
+from .logs import configure_logging
+from .model import ModelLoadError, ServedModel, load_model
+from .postprocess import postprocess
+from .schema import predictions_to_rows
+from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+FORMATS = {".csv": "csv", ".parquet": "parquet"}
+# A CronJob names its Jobs <cronjob>-<scheduled time in minutes since the epoch>.
+JOB_SUFFIX = re.compile(r"-(\d{8,})$")
+
+
+def filesystem(uri: str, settings: Settings) -> tuple[pyarrow.fs.FileSystem, str]:
+    if urlparse(uri).scheme == "s3":
+        secret = settings.aws_secret_access_key
+        fs = pyarrow.fs.S3FileSystem(
+            endpoint_override=settings.mlflow_s3_endpoint_url,
+            access_key=settings.aws_access_key_id,
+            secret_key=secret.get_secret_value() if secret else None,
+        )
+        return fs, uri.removeprefix("s3://")
+    return pyarrow.fs.LocalFileSystem(), str(uri)
+
+
+def partition_name(scheduled: datetime) -> str:
+    return f"scheduled_time={scheduled:%Y%m%dT%H%M}"
+
+
+def scheduled_time(value: str) -> datetime:
+    """An ISO time, or the name of a CronJob's Job (its suffix is the scheduled minute)."""
+    match = JOB_SUFFIX.search(value)
+    if match:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=int(match[1]))
+    return datetime.fromisoformat(value)
+
+
+def input_batches(
+    fs: pyarrow.fs.FileSystem, path: str, chunk_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """The rows of the CSV and Parquet files under `path`, at most `chunk_rows` at a time."""
+    if fs.get_file_info(path).type != pyarrow.fs.FileType.Directory:
+        raise FileNotFoundError(f"no input partition at {path!r}")
+    found = fs.get_file_info(pyarrow.fs.FileSelector(path, recursive=True))
+    for ext, fmt in FORMATS.items():
+        files = sorted(f.path for f in found if f.path.endswith(ext))
+        if files:
+            dataset = pyarrow.dataset.dataset(files, format=fmt, filesystem=fs)
+            # Read ahead one batch only: memory stays a few chunks whatever the input size.
+            ahead = {"batch_readahead": 1, "fragment_readahead": 1}
+            for batch in dataset.to_batches(batch_size=chunk_rows, **ahead):
+                # CSV blocks ignore batch_size: cut them down to chunk_rows too.
+                for start in range(0, batch.num_rows, chunk_rows):
+                    yield batch.slice(start, chunk_rows)
+
+
+def score(model: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """The input rows with one `prediction` column (or one column per output field)."""
+    outputs = postprocess(predictions_to_rows(model.predict(frame)))
+    shaped = pd.DataFrame(outputs if outputs and isinstance(outputs[0], dict) else None)
+    if shaped.empty:
+        shaped = pd.DataFrame({"prediction": outputs})
+    return pd.concat([frame.reset_index(drop=True), shaped.add_prefix("prediction_")], axis=1)
+
+
+def run(settings: Settings, source: str, target: str, scheduled: datetime) -> str:
+    """Score the partition of `scheduled` under `source`; return the one written under `target`."""
+    model = load_model(settings)
+    in_fs, in_path = filesystem(source, settings)
+    out_fs, out_path = filesystem(target, settings)
+    partition = f"{out_path.rstrip('/')}/{partition_name(scheduled)}"
+    batches = input_batches(
+        in_fs, f"{in_path.rstrip('/')}/{partition_name(scheduled)}", settings.score_chunk_rows
+    )
+    out_fs.create_dir(partition, recursive=True)
+    temporary = f"{partition}/.predictions.parquet.{os.getpid()}.tmp"
+    rows, writer = 0, None
+    try:
+        with out_fs.open_output_stream(temporary) as handle:
+            for batch in batches:
+                table = pa.Table.from_pandas(score(model, batch.to_pandas()), preserve_index=False)
+                if writer is None:
+                    writer = pyarrow.parquet.ParquetWriter(handle, table.schema)
+                writer.write_table(table)
+                rows += table.num_rows
+            if writer is None:
+                raise FileNotFoundError(f"no .csv or .parquet rows under {source!r}")
+            writer.close()
+        out_fs.move(temporary, f"{partition}/predictions.parquet")
+    finally:
+        if out_fs.get_file_info(temporary).type == pyarrow.fs.FileType.File:
+            out_fs.delete_file(temporary)
+    log.info("wrote %d predictions to %s", rows, partition)
+    return partition
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, help="folder of partitions (path or s3://)")
+    parser.add_argument("--output", required=True, help="folder (local path or s3://)")
+    parser.add_argument(
+        "--scheduled-time",
+        type=scheduled_time,
+        required=True,
+        help="the occurrence this run stands for: ISO time, or the CronJob's Job name",
+    )
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    try:
+        print(run(settings, args.input, args.output, args.scheduled_time))
+    except (ModelLoadError, FileNotFoundError, OSError) as exc:
+        print(f"batch: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
