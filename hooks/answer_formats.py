@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -197,3 +198,32 @@ def cron_problem(expression: str) -> str | None:
         if problem:
             return problem
     return None
+
+
+INTEGER_RE = re.compile(r"0|[1-9][0-9]*")
+#: A check takes an answer and returns None, or the reason it is not allowed.
+Check = Callable[[str], str | None]
+
+
+def whole_number(lowest: int, highest: int) -> Check:
+    """The check of an answer that is a whole number from ``lowest`` to ``highest``."""
+    allowed = f"a whole number from {lowest} to {highest}"
+
+    def check(value: str) -> str | None:
+        if not INTEGER_RE.fullmatch(value):
+            return f"must be {allowed} (digits only, no sign or leading zero)"
+        if not lowest <= int(value) <= highest:
+            return f"must be {allowed}"
+        return None
+
+    return check
+
+
+def one_of(*choices: str) -> Check:
+    """The check of an answer that must be one of ``choices``, exactly."""
+    allowed = " or ".join(repr(choice) for choice in choices)
+
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be {allowed}"
+
+    return check

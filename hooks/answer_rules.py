@@ -22,7 +22,7 @@ from __future__ import annotations
 import keyword
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 
 from answer_formats import (
@@ -31,12 +31,15 @@ from answer_formats import (
     IMAGE_RE,
     K8S_NAME_MAX,
     QUANTITY_HELP,
+    Check,
     cron_problem,
     dns_name_problem,
+    one_of,
     parse_quantity,
     quantity_range_problem,
     unprintable,
     url_problem,
+    whole_number,
 )
 
 CRONJOB_NAME_MAX = 52
@@ -108,37 +111,10 @@ MODEL_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?")
 ALIAS_RE = re.compile(r"[A-Za-z0-9_-]+")
 VERSION_ALIAS_RE = re.compile(r"[vV][0-9]+")
 PYTHON_VERSION_RE = re.compile(r"3\.(0|[1-9][0-9]*)")
-INTEGER_RE = re.compile(r"0|[1-9][0-9]*")
 DECIMAL_RE = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
 
 CPU_MIN, CPU_MAX = Decimal("0.001"), Decimal(128)
 MEMORY_MIN, MEMORY_MAX = Decimal(64 * 2**20), Decimal(2**40)
-
-Check = Callable[[str], str | None]
-
-
-def whole_number(lowest: int, highest: int) -> Check:
-    """The check of an answer that is a whole number from ``lowest`` to ``highest``."""
-    allowed = f"a whole number from {lowest} to {highest}"
-
-    def check(value: str) -> str | None:
-        if not INTEGER_RE.fullmatch(value):
-            return f"must be {allowed} (digits only, no sign or leading zero)"
-        if not lowest <= int(value) <= highest:
-            return f"must be {allowed}"
-        return None
-
-    return check
-
-
-def one_of(*choices: str) -> Check:
-    """The check of an answer that must be one of ``choices``, exactly."""
-    allowed = " or ".join(repr(choice) for choice in choices)
-
-    def check(value: str) -> str | None:
-        return None if value in choices else f"must be {allowed}"
-
-    return check
 
 
 def _matching(value: str, pattern: re.Pattern[str], max_length: int, allowed: str) -> str | None:
