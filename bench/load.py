@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LUA = Path(__file__).with_name("post.lua")
 
@@ -70,4 +75,38 @@ def run_wrk(
         "mean_ms": round(raw["mean_us"] / 1000, 3),
         "errors": errors,
         "status_errors": raw["status_errors"],
+    }
+
+
+def interleaved(url: str, body: bytes, reference: Callable[[], object], pairs: int) -> dict:
+    """p50 of one keep-alive POST and of `reference()` (the in-process floor), call for call.
+
+    On a shared machine the speed drifts by tens of percent within seconds; timing the two one
+    after the other, pair by pair, puts both under the same conditions, so their ratio is the
+    service's own overhead rather than the noise between two separate runs.
+    """
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    served, floor = [], []
+    try:
+        for index in range(pairs + 10):  # the first ten warm the connection and are dropped
+            started = time.perf_counter()
+            connection.request("POST", parts.path, body, headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{url} answered {response.status}")
+            middle = time.perf_counter()
+            reference()
+            ended = time.perf_counter()
+            if index >= 10:
+                served.append((middle - started) * 1000)
+                floor.append((ended - middle) * 1000)
+    finally:
+        connection.close()
+    return {
+        "p50_ms": round(statistics.median(served), 3),
+        "floor_p50_ms": round(statistics.median(floor), 3),
+        "pairs": pairs,
     }

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.load import ensure_wrk, run_wrk
+from bench.load import ensure_wrk, interleaved, run_wrk
 from bench.servers import PACKAGE, ROOT, Server, Workspace, bake, train
 
 MODES: dict[str, dict[str, Any]] = {
@@ -98,6 +98,16 @@ class Floor:
         self.model = mlflow.pyfunc.load_model(ws.model_uri)
         self.demo_frame = importlib.import_module(f"{PACKAGE}.train").demo_frame
 
+    def interleaved(self, url: str, files: dict, pairs: int) -> dict[str, dict]:
+        """Each 1-row route of ours timed call for call against this floor (see load.py)."""
+        frame = self.demo_frame(1)
+        predict = lambda: self.model.predict(frame)
+        routes = [(route, payload) for kind, route, _, payload in TARGETS if kind == "ours"]
+        return {
+            route: interleaved(f"{url}{route}", files[f"{payload}-1"].read_bytes(), predict, pairs)
+            for route, payload in routes
+        }
+
     def measure(self, rows: int, repeats: int) -> dict[str, float]:
         frame = self.demo_frame(rows)
         self.model.predict(frame)
@@ -161,6 +171,8 @@ def measure_load(
             for concurrency in mode["concurrency"]:
                 if (rows, concurrency) == (1, 1):  # the floor again, under today's conditions
                     into["raw_predict_beside_c1"] = floor.measure(1, mode["repeats"])
+                    into["c1_interleaved"] = floor.interleaved(servers["ours"].url, files,
+                                                               mode["repeats"])  # fmt: skip
                 for kind, one, many, payload in order:
                     route = one if rows == 1 else many
                     result = run_wrk(

@@ -35,5 +35,8 @@ def test_smoke_bench_writes_every_section(tmp_path: Path) -> None:
     }  # fmt: skip
     assert all(p["requests"] > 0 and p["errors"] == 0 for p in results["load"])
     assert results["ratios"] and results["targets"]
+    paired = results["c1_interleaved"]  # the c=1 targets: timed call for call with the floor
+    assert set(paired) == {"/invocations", "/predict"}
+    assert all(v["p50_ms"] > 0 and v["floor_p50_ms"] > 0 for v in paired.values())
     assert (out / "latest.md").read_text().startswith("# modelship service")
     assert (out / "latest.png").stat().st_size > 1000
