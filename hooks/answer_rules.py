@@ -306,6 +306,7 @@ check_max_batch_rows = whole_number(1, 1_000_000)
 
 check_visibility = one_of("public", "private")
 check_row_independent = one_of("false", "true")
+check_example = one_of("fraud", "skeleton")
 
 
 def check_price(value: str) -> str | None:
@@ -350,6 +351,7 @@ CHECKS: dict[str, Check] = {
     "max_batch_rows": check_max_batch_rows,
     "visibility": check_visibility,
     "row_independent": check_row_independent,
+    "example": check_example,
     "price_per_call": check_price,
     "price_per_row": check_price,
     "retrain_schedule": check_schedule,

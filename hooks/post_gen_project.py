@@ -29,6 +29,44 @@ SWITCHES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The example model each answer of `example` bakes: its files (training code, data, the
+#: output hook, their tests; `{package}` is the package folder). The example's files are the
+#: only ones a team replaces; everything else is the service and its tests.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "fraud": (
+        "src/{package}/train.py", "src/{package}/data.py", "src/{package}/postprocess.py",
+        "tests/model/test_train.py", "tests/model/test_postprocess.py",
+        "tests/model/test_example_routes.py",
+    ),
+    "skeleton": ("src/{package}/train.py", "tests/model/test_train.py"),
+}  # fmt: skip
+#: Where the skeleton's files wait in the template until a bake that chooses it moves them.
+SKELETON_SOURCES = {
+    "src/{package}/train.py": "src/{package}/train_skeleton.py",
+    "tests/model/test_train.py": "tests/model/test_train_skeleton.py",
+}
+
+
+def example_files(answers: Mapping[str, object]) -> list[str]:
+    """The project-relative paths of the example model the answers chose."""
+    package = str(answers["package"])
+    return [path.format(package=package) for path in EXAMPLES[str(answers["example"])]]
+
+
+def keep_chosen_example(project_dir: Path, answers: Mapping[str, object]) -> None:
+    """Leave exactly the chosen example's files: the fraud demo's, or the skeleton's."""
+    package = str(answers["package"])
+    chosen = str(answers["example"])
+    for path in {p for files in EXAMPLES.values() for p in files} - set(EXAMPLES[chosen]):
+        (project_dir / path.format(package=package)).unlink(missing_ok=True)
+    for target, source in SKELETON_SOURCES.items():
+        waiting = project_dir / source.format(package=package)
+        if chosen == "skeleton":
+            waiting.replace(project_dir / target.format(package=package))
+        else:
+            waiting.unlink(missing_ok=True)
+
+
 def switched_off(answers: Mapping[str, object]) -> list[str]:
     """The project-relative paths that ``answers`` switch off."""
     return [path for answer, paths in SWITCHES.items() if not answers.get(answer) for path in paths]
@@ -90,6 +128,7 @@ def lock_dependencies(project_dir: Path) -> str:
 def main(answers_json: str = ANSWERS_JSON) -> int:
     answers = json.loads(answers_json)
     remove_switched_off(Path.cwd(), answers)
+    keep_chosen_example(Path.cwd(), answers)
     print(lock_dependencies(Path.cwd()))
     print(next_steps(answers))
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from baking import bake
+from baking import bake, import_hook_module
 
 COMMON = {
     ".dockerignore", ".env.example", ".github/dependabot.yml", ".github/workflows/ci-cd.yml",
@@ -20,27 +20,25 @@ COMMON = {
     "argocd/manifests/kustomization.yaml", "argocd/manifests/networkpolicy.yaml",
     "argocd/manifests/pdb.yaml", "argocd/manifests/service.yaml",
     "argocd/manifests/serviceaccount.yaml",
-    "tests/__init__.py", "tests/conftest.py", "tests/models.py",
-    "tests/service/__init__.py", "tests/service/test_score_files.py",
-    "tests/test_batching.py", "tests/test_batching_policy.py", "tests/test_bump_image_tag.py",
-    "tests/test_docs.py", "tests/test_errors.py", "tests/test_hostile_input.py",
-    "tests/test_limits.py",
-    "tests/test_invocations.py", "tests/test_micro_batching.py", "tests/test_model.py", "tests/test_postprocess.py",
-    "tests/test_readme.py", "tests/test_routes.py", "tests/test_s3.py", "tests/test_schema.py",
-    "tests/test_serve.py",
-    "tests/test_settings.py", "tests/test_train.py",
+    "tests/__init__.py", "tests/conftest.py", "tests/model/__init__.py",
+    "tests/service/__init__.py", "tests/service/conftest.py", "tests/service/models.py",
+    "tests/service/test_batching.py", "tests/service/test_batching_policy.py",
+    "tests/service/test_bump_image_tag.py", "tests/service/test_docs.py",
+    "tests/service/test_errors.py", "tests/service/test_hostile_input.py",
+    "tests/service/test_invocations.py", "tests/service/test_limits.py",
+    "tests/service/test_micro_batching.py", "tests/service/test_model.py",
+    "tests/service/test_readme.py", "tests/service/test_register.py",
+    "tests/service/test_routes.py", "tests/service/test_s3.py",
+    "tests/service/test_schema.py", "tests/service/test_score_files.py",
+    "tests/service/test_serve.py", "tests/service/test_settings.py",
 }  # fmt: skip
+#: The service's modules (the example's files come from the hook's EXAMPLES).
 MODULES = (
-    "__init__", "api", "batching", "data", "errors", "health", "http_limits",
-    "invocations", "logs",
-    "metrics", "model", "postprocess", "predict", "predictor", "responses", "schema",
-    "score_files", "serve", "settings", "train", "validation",
+    "__init__", "api", "batching", "errors", "health", "http_limits", "invocations", "logs",
+    "metrics", "model", "outputs", "predict", "predictor", "register", "responses", "schema",
+    "score_files", "serve", "settings", "validation",
 )  # fmt: skip
-SWITCHED = {
-    "ingress_host": "argocd/manifests/ingress.yaml",
-    "retrain_schedule": "argocd/manifests/cronjob-retrain.yaml",
-    "batch_schedule": "argocd/manifests/cronjob-batch.yaml",
-}
+POST_GEN = import_hook_module("post_gen_project")
 ANSWER_SETS = {
     "defaults": {},
     "everything-on": {
@@ -52,6 +50,7 @@ ANSWER_SETS = {
         "visibility": "private",
         "workers": "4",
         "max_batch_rows": "10",
+        "example": "skeleton",
     },
     "awkward": {
         "project": "x9",
@@ -67,7 +66,9 @@ ANSWER_SETS = {
 def expected_files(answers: dict[str, str]) -> set[str]:
     package = answers.get("package", answers.get("project", "fraud-detector").replace("-", "_"))
     files = COMMON | {f"src/{package}/{module}.py" for module in MODULES}
-    return files | {path for answer, path in SWITCHED.items() if answers.get(answer)}
+    files |= set(POST_GEN.example_files({"package": package, "example": "fraud"} | answers))
+    switchable = set(POST_GEN.switched_off(dict.fromkeys(POST_GEN.SWITCHES)))
+    return files | (switchable - set(POST_GEN.switched_off(answers)))
 
 
 @pytest.fixture(scope="module", params=list(ANSWER_SETS))

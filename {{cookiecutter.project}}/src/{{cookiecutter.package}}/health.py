@@ -23,9 +23,19 @@ def read_card(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def card_matches(card: dict[str, Any] | None, model: ServedModel) -> bool | None:
+    """Whether the card describes the model served (its registered model name), None without
+    a card: a repo serving another model than its card's says so instead of passing it off."""
+    if not card:
+        return None
+    annotations = (card.get("metadata") or {}).get("annotations") or {}
+    return annotations.get("modelship.io/registered-model") == model.name
+
+
 def model_info(model: ServedModel, settings: Settings, batching: BatchingPolicy) -> dict[str, Any]:
     raw = model.signature.to_dict() if model.signature else {}
     signature = {part: json.loads(text) for part, text in raw.items() if text} or None
+    card = read_card(settings.card_path)
     return {
         "name": model.name,
         "version": model.version,
@@ -35,7 +45,8 @@ def model_info(model: ServedModel, settings: Settings, batching: BatchingPolicy)
         "signature": signature,
         "loaded_at": model.loaded_at.isoformat(),
         "image_tag": settings.image_tag,
-        "card": read_card(settings.card_path),
+        "card": card,
+        "card_matches": card_matches(card, model),
         "micro_batching": {"enabled": batching.enabled, "reason": batching.reason},
     }
 

@@ -21,7 +21,7 @@ from .model import ServedModel
 from .predictor import Predictor
 from .schema import NUMERIC_TYPES, count_rows
 from .validation import (
-    INTEGER_RANGES,
+    VALUE_RANGES,
     InputLimits,
     check_input,
     check_json_frame,
@@ -55,9 +55,6 @@ _WIRE_TYPES = {
 }  # fmt: skip
 
 
-# orjson refuses NaN, Infinity and doubles that overflow; float32 columns overflow sooner.
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-_RANGES = {**INTEGER_RANGES, DataType.float: (-FLOAT32_MAX, FLOAT32_MAX)}
 
 
 def _fast_split(parsed: Any, schema: Any, max_string_length: int) -> pd.DataFrame | None:
@@ -80,7 +77,7 @@ def _fast_split(parsed: Any, schema: Any, max_string_length: int) -> pd.DataFram
         kind = specs[name].type
         # Values the rules of validation.py would refuse go the slow way, which names them.
         if kind in NUMERIC_TYPES and all(type(v) in _WIRE_TYPES[kind] for v in values):
-            low, high = _RANGES.get(kind, (-math.inf, math.inf))
+            low, high = VALUE_RANGES.get(kind, (-math.inf, math.inf))
             if not low <= min(values) <= max(values) <= high:
                 return None
             columns[name] = np.array(values, dtype=kind.to_numpy())

@@ -37,7 +37,6 @@ class ServedModel:
     signature: ModelSignature | None
     input_example: Any
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    download_dir: str | None = None
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         return self.pyfunc.predict(data, params=params)  # `{}` stays `{}`, as MLflow passes it
@@ -98,7 +97,6 @@ def _load(settings: Settings) -> ServedModel:
         flavors=tuple(meta.flavors),
         signature=meta.signature,
         input_example=input_example,
-        download_dir=download_dir,
     )
 
 
@@ -137,3 +135,25 @@ def load_model(settings: Settings) -> ServedModel:
         },
     )
     return model
+
+
+def warm_up(model: ServedModel) -> float | None:
+    """Score the model's input example once, before workers are forked.
+
+    The first prediction imports modules and fills caches lazily; done in the parent, those
+    pages are shared by every worker instead of copied into each. Returns the seconds it took,
+    or None when there is no example or it cannot be scored (the service still starts: the
+    example is not the contract, the signature is).
+    """
+    if model.input_example is None:
+        return None
+    started = time.monotonic()
+    try:
+        model.predict(model.input_example)
+    except Exception as error:  # a model that needs params or a non-example shape
+        reason = f"{type(error).__name__}: {error}"
+        log.warning("warm-up prediction failed", extra={"error": reason})
+        return None
+    seconds = round(time.monotonic() - started, 3)
+    log.info("warm-up prediction", extra={"seconds": seconds})
+    return seconds

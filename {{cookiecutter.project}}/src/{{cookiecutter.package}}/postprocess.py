@@ -1,9 +1,9 @@
-"""Shape the model's raw output, one value per row, into what the API returns.
+"""The example's answers: the fraud model's `predict_proba` rows become a fraud score.
 
-This is the place to turn a model's output into domain answers. `/invocations` never goes
-through it (it answers exactly like `mlflow models serve`); `/predict` and `/predict/batch` do.
-The demo model returns `predict_proba` rows `[p_legit, p_fraud]`, which become a fraud score.
-Change `postprocess` for your own model; return JSON-ready values.
+Part of the example model (with `train.py` and `data.py`): `/predict`, `/predict/batch` and the
+scoring job pass each row of the model's output through `postprocess` (see `outputs.py`).
+Replace it for your own model, returning JSON-ready values, or delete this file to answer the
+model's output as it is.
 """
 
 from typing import Any

@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from .errors import BadInput, TooManyRows, UnsupportedMediaType
 from .model import ServedModel
-from .postprocess import postprocess
+from .outputs import answer_rows
 from .predictor import Predictor
 from .responses import JSONBytes
-from .schema import build_record_model, predictions_to_rows, records_to_input
+from .schema import build_record_model, records_to_input
 from .validation import InputLimits
 
 
@@ -96,7 +96,7 @@ def build_predict_router(
     async def predict(record: Annotated[record_model, Body()]) -> JSONBytes:  # type: ignore[valid-type]
         data = records_to_input([record], model.signature)
         raw, seconds = await predictor.predict(data, "/predict", 1, batchable=True)
-        return _answer(model, "prediction", postprocess(predictions_to_rows(raw))[0], seconds)
+        return _answer(model, "prediction", answer_rows(raw)[0], seconds)
 
     @router.post(
         "/predict/batch",
@@ -127,6 +127,6 @@ def build_predict_router(
             ) from None
         data = records_to_input(records, model.signature)
         raw, seconds = await predictor.predict(data, "/predict/batch", len(records), batchable=True)
-        return _answer(model, "predictions", postprocess(predictions_to_rows(raw)), seconds)
+        return _answer(model, "predictions", answer_rows(raw), seconds)
 
     return router

@@ -25,7 +25,7 @@ from pydantic import (
     create_model,
 )
 
-from .validation import FLOAT_TYPES, INTEGER_RANGES, InputLimits
+from .validation import FLOAT_TYPES, INTEGER_RANGES, VALUE_RANGES, InputLimits
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ UNNAMED_TENSOR = "input"
 def _wire_type(kind: DataType, limits: InputLimits) -> Any:
     """COLUMN_TYPES[kind] with the limits of validation.py on floats and strings."""
     if kind in FLOAT_TYPES:
-        return Annotated[float, Field(allow_inf_nan=limits.allow_nan)]
+        low, high = VALUE_RANGES.get(kind, (None, None)) if not limits.allow_nan else (None, None)
+        return Annotated[float, Field(allow_inf_nan=limits.allow_nan, ge=low, le=high)]
     if kind == DataType.string:
         return Annotated[str, Field(max_length=limits.max_string_length)]
     return COLUMN_TYPES[kind]

@@ -26,8 +26,7 @@ import pyarrow.parquet
 
 from .logs import configure_logging
 from .model import ModelLoadError, ServedModel, load_model
-from .postprocess import postprocess
-from .schema import predictions_to_rows
+from .outputs import answer_rows
 from .settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -81,11 +80,12 @@ def input_batches(
 
 def score(model: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
     """The input rows with one `prediction` column (or one column per output field)."""
-    outputs = postprocess(predictions_to_rows(model.predict(frame)))
-    shaped = pd.DataFrame(outputs if outputs and isinstance(outputs[0], dict) else None)
-    if shaped.empty:
+    outputs = answer_rows(model.predict(frame))
+    if outputs and isinstance(outputs[0], dict):
+        shaped = pd.DataFrame(outputs).add_prefix("prediction_")
+    else:
         shaped = pd.DataFrame({"prediction": outputs})
-    return pd.concat([frame.reset_index(drop=True), shaped.add_prefix("prediction_")], axis=1)
+    return pd.concat([frame.reset_index(drop=True), shaped], axis=1)
 
 
 def run(settings: Settings, source: str, target: str, scheduled: datetime) -> str:

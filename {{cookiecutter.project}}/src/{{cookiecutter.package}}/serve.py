@@ -78,7 +78,9 @@ class Worker(UvicornWorker):
         self.config.app = self.wsgi
         server = DrainingServer(config=self.config)
         self._install_sigquit_handler()
-        await server.serve(sockets=self.sockets)
+        # uvloop closes a listening socket's descriptor itself, then gunicorn's wrapper tries
+        # again and logs "Error while closing socket [Errno 9]": serve on duplicates instead.
+        await server.serve(sockets=[socket.socket(fileno=os.dup(s.fileno())) for s in self.sockets])
         if not server.started:
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
 
@@ -145,7 +147,7 @@ def main() -> None:
     # Imported only now, after PROMETHEUS_MULTIPROC_DIR is set (see prepare_metrics_dir).
     from .api import create_app
     from .logs import configure_logging
-    from .model import ModelLoadError, load_model
+    from .model import ModelLoadError, load_model, warm_up
 
     configure_logging(settings.log_level)  # the model's loading logs JSON lines too
     LimitedHttpTools.configure(
@@ -157,6 +159,7 @@ def main() -> None:
     except ModelLoadError as error:
         sys.exit(f"serve: {error}")
     app = create_app(settings, model)
+    warm_up(model)  # before the fork: what the first prediction loads is shared by the workers
     # Everything allocated so far (the model above all) is never collected: keep the collector
     # from writing to those pages, so forked workers keep sharing them.
     gc.collect()

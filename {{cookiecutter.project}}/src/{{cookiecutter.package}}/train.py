@@ -9,13 +9,8 @@ import argparse
 import logging
 import os
 import sys
-import warnings
-from pathlib import Path
 
-import mlflow
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.models import infer_signature
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -24,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from .data import make_transactions
+from .register import log_sklearn
 from .settings import MODEL_ALIAS, MODEL_NAME
 
 log = logging.getLogger(__name__)
@@ -41,29 +37,6 @@ def build_pipeline(trees: int, seed: int) -> Pipeline:
     return Pipeline([("encode", encode), ("forest", forest)])
 
 
-def _requirements() -> list[str]:
-    """Pin what the model needs to load; inferring it costs a subprocess and ~10 s per log."""
-    from importlib.metadata import version
-
-    return [f"{dist}=={version(dist)}" for dist in ("mlflow", "scikit-learn", "pandas", "skops")]
-
-
-def _trusted_types(model: Pipeline) -> list[str]:
-    """The types skops must trust to load the pipeline we have just built ourselves."""
-    import skops.io
-
-    return skops.io.get_untrusted_types(data=skops.io.dumps(model))
-
-
-def use_experiment(tracking_uri: str, name: str) -> None:
-    """Select the experiment; with a local SQLite store, keep its artifacts beside the database
-    (MLflow would otherwise write them to ./mlruns of whatever folder it runs in)."""
-    if mlflow.get_experiment_by_name(name) is None and tracking_uri.startswith("sqlite:///"):
-        database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
-        mlflow.create_experiment(name, artifact_location=(database.parent / "mlartifacts").as_uri())
-    mlflow.set_experiment(name)
-
-
 def train(
     tracking_uri: str,
     model_name: str,
@@ -73,8 +46,6 @@ def train(
     seed: int = 0,
 ) -> str:
     """Train, log, register, set `alias`; return the `models:/name@alias` URI."""
-    mlflow.set_tracking_uri(tracking_uri)
-    use_experiment(tracking_uri, model_name)
     features, label = make_transactions(rows, seed)
     x_train, x_test, y_train, y_test = train_test_split(
         features, label, test_size=0.2, random_state=seed, stratify=label
@@ -86,28 +57,12 @@ def train(
         "accuracy": float(accuracy_score(y_test, proba.argmax(axis=1))),
         "fraud_rate": float(label.mean()),
     }
-    example = x_train.head(2)
-    with warnings.catch_warnings():  # the integer columns never miss values here
-        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        signature = infer_signature(example, model.predict_proba(example))
-    with mlflow.start_run(run_name=f"train-{model_name}") as run:
-        mlflow.log_params({"rows": rows, "trees": trees, "seed": seed})
-        mlflow.log_metrics(metrics)
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=signature,
-            input_example=example,
-            pyfunc_predict_fn="predict_proba",
-            registered_model_name=model_name,
-            skops_trusted_types=_trusted_types(model),
-            pip_requirements=_requirements(),
-        )
-    version = info.registered_model_version
-    MlflowClient().set_registered_model_alias(model_name, alias, version)
-    log.info("run %s registered %s version %s as @%s", run.info.run_id, model_name, version, alias)
+    uri = log_sklearn(
+        model, x_train.head(2), tracking_uri, model_name, alias, "predict_proba",
+        params={"rows": rows, "trees": trees, "seed": seed}, metrics=metrics,
+    )  # fmt: skip
     print(f"metrics: {', '.join(f'{k}={v:.3f}' for k, v in metrics.items())}", file=sys.stderr)
-    return f"models:/{model_name}@{alias}"
+    return uri
 
 
 def demo_frame(rows: int, seed: int = 1) -> pd.DataFrame:

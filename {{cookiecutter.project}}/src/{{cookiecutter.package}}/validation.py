@@ -23,6 +23,10 @@ INTEGER_RANGES = {
     DataType.long: (-(2**63), 2**63 - 1),
 }
 FLOAT_TYPES = {DataType.float, DataType.double}
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: What each bounded column type holds: a value outside is refused, never wrapped around or
+#: rounded to infinity by the cast MLflow makes (a double overflows only JSON itself).
+VALUE_RANGES = {**INTEGER_RANGES, DataType.float: (-FLOAT32_MAX, FLOAT32_MAX)}
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,11 @@ def _problem(value: Any, kind: DataType | None, limits: InputLimits) -> str | No
         return None
     if isinstance(value, dict | list | tuple | set | np.ndarray) and kind is not None:
         return f"a {type(value).__name__} where a {kind.name} value is expected"
-    if isinstance(value, float | np.floating) and np.isinf(value) and not limits.allow_nan:
+    floating = isinstance(value, float | np.floating) and not limits.allow_nan
+    if floating and np.isinf(value):
         return f"{value} is not a finite number (ALLOW_NAN is off)"
+    if floating and kind == DataType.float and abs(value) > FLOAT32_MAX:
+        return f"{value} is outside the float range (32 bits: at most {FLOAT32_MAX:.8g})"
     if isinstance(value, int | np.integer) and kind in INTEGER_RANGES:
         low, high = INTEGER_RANGES[kind]
         if not low <= int(value) <= high:
@@ -70,6 +77,12 @@ def _first_bad_row(values: Any, kind: DataType | None, limits: InputLimits) -> t
             cell = array[rows[0]]
             shown = cell if np.ndim(cell) == 0 else "a tensor with an infinite value"
             return int(rows[0]), f"{shown} is not a finite number (ALLOW_NAN is off)"
+        if kind == DataType.float:
+            cells = array.reshape(len(array), -1)
+            rows = np.flatnonzero((np.abs(cells) > FLOAT32_MAX).any(axis=1))
+            if len(rows):
+                row = cells[rows[0]]
+                return int(rows[0]), _problem(float(row[np.abs(row).argmax()]), kind, limits) or ""
         return -1, ""
     if array.dtype.kind in "iub":
         if kind in INTEGER_RANGES and array.size and array.dtype.itemsize > 4:

@@ -4,6 +4,7 @@ Each covers a shape of signature the service must handle; none is downloaded fro
 """
 
 import time
+import warnings
 
 import cloudpickle
 import mlflow
@@ -12,9 +13,13 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, Schema, TensorSpec
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.tree import DecisionTreeClassifier
 
-import tests.models as this_module
+import tests.service.models as this_module
 
 # Pickle these classes by value, so a model loads without this test module on the path.
 cloudpickle.register_pickle_by_value(this_module)
@@ -144,4 +149,68 @@ def log_pyfunc(name: str, model: PythonModel, signature=None, example=None) -> s
     client = mlflow.MlflowClient()
     version = max(int(v.version) for v in client.search_model_versions(f"name='{name}'"))
     client.set_registered_model_alias(name, "test", str(version))
+    return f"models:/{name}@test"
+
+
+#: One row a client sends to the classifier below (a categorical column among numbers).
+RECORD = {
+    "amount": 912.4,
+    "merchant_category": "electronics",
+    "hour": 3,
+    "day_of_week": 5,
+    "user_age": 23,
+    "account_balance": 120.0,
+}
+CATEGORIES = ("grocery", "electronics", "travel", "gaming")
+NUMBER_RANGES = {
+    "amount": (1.0, 2000.0),
+    "hour": (0, 24),
+    "day_of_week": (0, 7),
+    "user_age": (18, 90),
+    "account_balance": (0.0, 9000.0),
+}
+
+
+def classifier_rows(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Rows shaped like RECORD, drawn at random (no labels)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            name: rng.uniform(low, high, rows)
+            if isinstance(low, float)
+            else rng.integers(low, high, rows)
+            for name, (low, high) in NUMBER_RANGES.items()
+        }
+    )
+    frame.insert(1, "merchant_category", rng.choice(CATEGORIES, rows))
+    return frame
+
+
+def log_classifier(name: str) -> str:
+    """A scikit-learn pipeline (one-hot category, a decision tree) answering predict_proba,
+    with signature and input example, registered as `name` with alias `test`."""
+    features = classifier_rows(600)
+    label = (features["amount"] > features["account_balance"] / 4).astype(int)
+    encode = ColumnTransformer(
+        [("category", OneHotEncoder(handle_unknown="ignore"), ["merchant_category"])],
+        remainder="passthrough",
+    )
+    model = Pipeline([("encode", encode), ("tree", DecisionTreeClassifier(max_depth=6))])
+    model.fit(features, label)
+    example = features.head(2)
+    with warnings.catch_warnings():  # the integer columns never miss values here
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        signature = mlflow.models.infer_signature(example, model.predict_proba(example))
+    with mlflow.start_run(run_name=name):
+        mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=signature,
+            input_example=example,
+            pyfunc_predict_fn="predict_proba",
+            registered_model_name=name,
+            serialization_format="cloudpickle",
+            pip_requirements=["mlflow", "pandas", "scikit-learn"],
+        )
+    mlflow.MlflowClient().set_registered_model_alias(name, "test", "1")
     return f"models:/{name}@test"

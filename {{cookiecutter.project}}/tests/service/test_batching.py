@@ -11,7 +11,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from {{ cookiecutter.package }}.batching import MicroBatcher
-from {{ cookiecutter.package }}.train import demo_frame
+
+from tests.service.models import classifier_rows
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +62,9 @@ def test_batched_predictions_equal_unbatched(classifier) -> None:
     assert len(model.threads) == 1 and threading.get_ident() not in model.threads
 
 
-def test_batching_never_changes_the_served_models_predictions(fraud_uri) -> None:
-    model = mlflow.pyfunc.load_model(fraud_uri)
-    inputs = [demo_frame(1, seed=seed) for seed in range(30)] + [demo_frame(9, seed=99)]
+def test_batching_never_changes_the_served_models_predictions(classifier_uri) -> None:
+    model = mlflow.pyfunc.load_model(classifier_uri)
+    inputs = [classifier_rows(1, seed=seed) for seed in range(30)] + [classifier_rows(9, seed=99)]
     outputs = asyncio.run(submit_all(MicroBatcher(model.predict, 64, 2), inputs))
     for frame, output in zip(inputs, outputs, strict=True):
         np.testing.assert_array_equal(output, model.predict(frame))

@@ -13,7 +13,7 @@ import pytest
 
 from {{ cookiecutter.package }}.batching import batching_policy
 
-from tests.conftest import FRAUD_RECORD
+from tests.service.models import RECORD
 
 JSON = {"content-type": "application/json"}
 
@@ -47,19 +47,19 @@ def test_a_cross_row_model_keeps_its_unbatched_answers(other_uris, serve, mode) 
         assert calls == len(answers) and centred == [0.0] * len(answers), calls
 
 
-def test_the_demo_model_is_batched_under_auto(fraud_client) -> None:
-    info = fraud_client.get("/info").json()["micro_batching"]
+def test_the_demo_model_is_batched_under_auto(classifier_client) -> None:
+    info = classifier_client.get("/info").json()["micro_batching"]
     assert info == {
         "enabled": True,
         "reason": "auto: the sklearn flavour scores rows independently",
     }
-    before = _model_calls(fraud_client.get("/metrics").text)
+    before = _model_calls(classifier_client.get("/metrics").text)
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(
-            pool.map(lambda _: fraud_client.post("/predict", json=FRAUD_RECORD), range(32))
+            pool.map(lambda _: classifier_client.post("/predict", json=RECORD), range(32))
         )
     assert all(a.status_code == 200 for a in answers)
-    assert _model_calls(fraud_client.get("/metrics").text) - before < 32
+    assert _model_calls(classifier_client.get("/metrics").text) - before < 32
 
 
 def test_the_card_can_declare_rows_independent() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "bump_image_tag.py"
 KUSTOMIZATION = ROOT / "argocd" / "manifests" / "kustomization.yaml"
 

@@ -3,13 +3,13 @@
 import re
 
 
-def test_swagger_ui_is_served_by_the_service_itself(fraud_client) -> None:
-    page = fraud_client.get("/docs")
+def test_swagger_ui_is_served_by_the_service_itself(classifier_client) -> None:
+    page = classifier_client.get("/docs")
     assert page.status_code == 200
     assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
     assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
     for asset in assets:
-        assert fraud_client.get(asset).status_code == 200, asset
+        assert classifier_client.get(asset).status_code == 200, asset
 
 
 def test_integer_bounds_are_integers(other_uris, serve) -> None:
@@ -21,8 +21,8 @@ def test_integer_bounds_are_integers(other_uris, serve) -> None:
     assert "e+18" not in text
 
 
-def test_prediction_answers_are_typed(fraud_client) -> None:
-    spec = fraud_client.get("/openapi.json").json()
+def test_prediction_answers_are_typed(classifier_client) -> None:
+    spec = classifier_client.get("/openapi.json").json()
     for path, name in (("/predict", "PredictionAnswer"), ("/predict/batch", "PredictionsAnswer")):
         content = spec["paths"][path]["post"]["responses"]["200"]["content"]
         assert content["application/json"]["schema"] == {"$ref": f"#/components/schemas/{name}"}

@@ -5,28 +5,26 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import FRAUD_RECORD
+from tests.service.models import RECORD
 
 
-def test_wrong_type_is_422_naming_the_field(fraud_client: TestClient) -> None:
-    response = fraud_client.post("/predict", json={**FRAUD_RECORD, "hour": "late"})
+def test_wrong_type_is_422_naming_the_field(classifier_client: TestClient) -> None:
+    response = classifier_client.post("/predict", json={**RECORD, "hour": "late"})
     assert response.status_code == 422
     (error,) = response.json()["detail"]
     assert error["loc"] == ["body", "hour"] and "integer" in error["msg"]
 
 
-def test_missing_and_unknown_fields_are_422(fraud_client: TestClient) -> None:
-    missing = {k: v for k, v in FRAUD_RECORD.items() if k != "amount"}
-    response = fraud_client.post("/predict", json={**missing, "colour": "red"})
+def test_missing_and_unknown_fields_are_422(classifier_client: TestClient) -> None:
+    missing = {k: v for k, v in RECORD.items() if k != "amount"}
+    response = classifier_client.post("/predict", json={**missing, "colour": "red"})
     assert response.status_code == 422
     problems = {(e["loc"][-1], e["type"]) for e in response.json()["detail"]}
     assert problems == {("amount", "missing"), ("colour", "extra_forbidden")}
 
 
-def test_batch_errors_name_the_row_and_field(fraud_client: TestClient) -> None:
-    response = fraud_client.post(
-        "/predict/batch", json=[FRAUD_RECORD, {**FRAUD_RECORD, "amount": "x"}]
-    )
+def test_batch_errors_name_the_row_and_field(classifier_client: TestClient) -> None:
+    response = classifier_client.post("/predict/batch", json=[RECORD, {**RECORD, "amount": "x"}])
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", 1, "amount"]
 
@@ -45,8 +43,10 @@ def test_batch_errors_name_the_row_and_field(fraud_client: TestClient) -> None:
         ("/invocations", b"a,b\n1", "text/plain", 415),
     ],
 )
-def test_malformed_bodies_get_a_clear_4xx(fraud_client, route, body, content_type, status) -> None:
-    response = fraud_client.post(route, content=body, headers={"content-type": content_type})
+def test_malformed_bodies_get_a_clear_4xx(
+    classifier_client, route, body, content_type, status
+) -> None:
+    response = classifier_client.post(route, content=body, headers={"content-type": content_type})
     assert response.status_code == status, response.text
     if route == "/invocations":  # MLflow's error body, as its clients read it
         assert response.json()["error_code"] == "BAD_REQUEST" and response.json()["message"]
@@ -56,12 +56,12 @@ def test_malformed_bodies_get_a_clear_4xx(fraud_client, route, body, content_typ
     assert "Traceback" not in response.text
 
 
-def test_more_rows_than_the_limit_is_413(fraud_uri: str, serve) -> None:
-    with serve(fraud_uri, max_batch_rows=3, max_batch_size=3) as client:
-        assert client.post("/predict/batch", json=[FRAUD_RECORD] * 3).status_code == 200
-        response = client.post("/predict/batch", json=[FRAUD_RECORD] * 4)
+def test_more_rows_than_the_limit_is_413(classifier_uri: str, serve) -> None:
+    with serve(classifier_uri, max_batch_rows=3, max_batch_size=3) as client:
+        assert client.post("/predict/batch", json=[RECORD] * 3).status_code == 200
+        response = client.post("/predict/batch", json=[RECORD] * 4)
         assert response.status_code == 413 and "MAX_BATCH_ROWS=3" in response.json()["detail"]
-        invocations = client.post("/invocations", json={"dataframe_records": [FRAUD_RECORD] * 4})
+        invocations = client.post("/invocations", json={"dataframe_records": [RECORD] * 4})
         assert invocations.status_code == 413
 
 
@@ -90,19 +90,20 @@ def test_prediction_over_the_timeout_is_504(other_uris, serve) -> None:
         assert again.json()["prediction"] == 4
 
 
-def test_a_value_the_model_rejects_is_422(other_uris, serve, fraud_client) -> None:
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # the point
+def test_a_value_the_model_rejects_is_422(other_uris, serve, classifier_client) -> None:
     with serve(other_uris["quirky"]) as client:
         response = client.post("/predict", json={"x": -2})
     assert response.status_code == 422
     assert response.json()["detail"] == "the model rejected the input: x must not be -2"
-    huge = fraud_client.post("/predict", json={**FRAUD_RECORD, "account_balance": 1e300})
+    huge = classifier_client.post("/predict", json={**RECORD, "account_balance": 1e300})
     assert huge.status_code == 422 and "too large" in huge.json()["detail"]
 
 
-def test_unhandled_errors_are_500_with_the_request_id(fraud_uri, make_settings) -> None:
+def test_unhandled_errors_are_500_with_the_request_id(classifier_uri, make_settings) -> None:
     from {{ cookiecutter.package }}.api import create_app
 
-    app = create_app(make_settings(model_uri=fraud_uri))
+    app = create_app(make_settings(model_uri=classifier_uri))
 
     @app.get("/explode")
     async def explode() -> None:

@@ -8,7 +8,7 @@ import pytest
 from mlflow.pyfunc import scoring_server
 from mlflow.pyfunc.scoring_server import predictions_to_json
 
-from tests.conftest import FRAUD_RECORD
+from tests.service.models import RECORD
 
 REGRESSOR_ROWS = [
     {"size": 80.0, "premium": True, "floors": 2},
@@ -41,11 +41,11 @@ def _expected(uri: str, rows: list[dict]) -> dict:
 @pytest.mark.parametrize(
     "fmt", ["dataframe_split", "dataframe_records", "instances", "inputs", "csv"]
 )
-@pytest.mark.parametrize("kind", ["fraud", "regressor"])
-def test_every_format_matches_pyfunc_predict(kind, fmt, fraud_uri, other_uris, serve) -> None:
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_every_format_matches_pyfunc_predict(kind, fmt, classifier_uri, other_uris, serve) -> None:
     uri, rows = (
-        (fraud_uri, [FRAUD_RECORD, {**FRAUD_RECORD, "merchant_category": "fuel"}])
-        if kind == "fraud"
+        (classifier_uri, [RECORD, {**RECORD, "merchant_category": "fuel"}])
+        if kind == "classifier"
         else (other_uris["regressor"], REGRESSOR_ROWS)
     )
     content_type, body = _payloads(rows)[fmt]
@@ -73,31 +73,31 @@ def test_tensor_inputs_match(other_uris, serve) -> None:
     assert response.json() == {"predictions": [6.0, 1.5]}
 
 
-def test_odd_shapes_get_a_4xx_not_a_500(fraud_client) -> None:
+def test_odd_shapes_get_a_4xx_not_a_500(classifier_client) -> None:
     for body in ({"instances": {"": {"": False, ".exe": -114}}}, {"inputs": 5}, {"instances": []}):
-        response = fraud_client.post("/invocations", json=body)
+        response = classifier_client.post("/invocations", json=body)
         assert 400 <= response.status_code < 500, (body, response.text)
 
 
 SPLIT_BODIES = [
     # ints where the signature says double, in every numeric column
-    {"columns": list(FRAUD_RECORD), "data": [[100, "fuel", 1, 2, 30, 5]]},
+    {"columns": list(RECORD), "data": [[100, "fuel", 1, 2, 30, 5]]},
     # a null in a required column, a bool in a long column, strings for numbers
-    {"columns": list(FRAUD_RECORD), "data": [[None, "fuel", 1, 2, 30, 5.0]]},
-    {"columns": list(FRAUD_RECORD), "data": [[1.0, "fuel", True, 2, 30, 5.0]]},
-    {"columns": list(FRAUD_RECORD), "data": [["1.5", "fuel", "3", 2, 30, 5.0]]},
+    {"columns": list(RECORD), "data": [[None, "fuel", 1, 2, 30, 5.0]]},
+    {"columns": list(RECORD), "data": [[1.0, "fuel", True, 2, 30, 5.0]]},
+    {"columns": list(RECORD), "data": [["1.5", "fuel", "3", 2, 30, 5.0]]},
     # columns in another order, and an extra column
-    {"columns": list(reversed(FRAUD_RECORD)), "data": [list(reversed(FRAUD_RECORD.values()))]},
-    {"columns": [*FRAUD_RECORD, "extra"], "data": [[*FRAUD_RECORD.values(), 1]]},
+    {"columns": list(reversed(RECORD)), "data": [list(reversed(RECORD.values()))]},
+    {"columns": [*RECORD, "extra"], "data": [[*RECORD.values(), 1]]},
 ]
 
 
 @pytest.mark.parametrize("split", SPLIT_BODIES)
 def test_dataframe_split_answers_like_mlflows_own_scoring_function(
-    split, fraud_client, fraud_uri
+    split, classifier_client, classifier_uri
 ) -> None:
     """MLflow's scoring server function is the oracle: same predictions, or both refuse."""
-    model = mlflow.pyfunc.load_model(fraud_uri)
+    model = mlflow.pyfunc.load_model(classifier_uri)
     body = json.dumps({"dataframe_split": split})
     try:
         expected = scoring_server.invocations(
@@ -105,7 +105,7 @@ def test_dataframe_split_answers_like_mlflows_own_scoring_function(
         )
     except Exception:
         expected = None
-    response = fraud_client.post(
+    response = classifier_client.post(
         "/invocations", content=body, headers={"content-type": "application/json"}
     )
     if expected is None or expected.status != 200:

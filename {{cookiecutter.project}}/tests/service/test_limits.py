@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_serve import children, start
+from tests.service.test_serve import children, start
 
 BODY_MB = 150
 
 
 @pytest.fixture(scope="module")
-def served(fraud_uri: str, tracking_uri: str, tmp_path_factory) -> Iterator[tuple]:
+def served(classifier_uri: str, tracking_uri: str, tmp_path_factory) -> Iterator[tuple]:
     process, url = start(
-        fraud_uri, tracking_uri, tmp_path_factory.mktemp("limits"), HEADER_TIMEOUT_S="1"
+        classifier_uri, tracking_uri, tmp_path_factory.mktemp("limits"), HEADER_TIMEOUT_S="1"
     )
     yield process, url
     process.terminate()

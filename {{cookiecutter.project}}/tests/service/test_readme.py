@@ -6,7 +6,7 @@ from pathlib import Path
 from {{ cookiecutter.package }}.api import route_paths
 from {{ cookiecutter.package }}.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -23,8 +23,8 @@ def test_every_make_target_is_in_the_readme() -> None:
         assert f"`make {target}" in README, target
 
 
-def test_every_route_is_in_the_readme(fraud_client) -> None:
-    paths = route_paths(fraud_client.app) - {"/docs/oauth2-redirect"}
+def test_every_route_is_in_the_readme(classifier_client) -> None:
+    paths = route_paths(classifier_client.app) - {"/docs/oauth2-redirect"}
     assert {"/predict", "/invocations", "/health/ready", "/metrics", "/docs"} <= paths
     for path in paths:
         assert f"{path}`" in README, path

@@ -16,7 +16,7 @@ import pytest
 
 from {{ cookiecutter.package }}.model import load_model
 
-from tests import models
+from tests.service import models
 
 S3_ENV = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 

@@ -17,9 +17,9 @@ import pytest
 
 from {{ cookiecutter.package }} import serve
 
-from tests.conftest import FRAUD_RECORD
+from tests.service.models import RECORD
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -35,11 +35,11 @@ def start(model_uri: str, tracking_uri: str, tmp_path: Path, **env: str) -> tupl
         MODEL_URI=model_uri, MLFLOW_TRACKING_URI=tracking_uri, HOST="127.0.0.1", PORT=str(port),
         WORKERS="2", GRACEFUL_TIMEOUT_S="15", LOG_LEVEL="INFO", **env,
     )  # fmt: skip
-    log = (tmp_path / f"serve-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", serve.__name__], cwd=PROJECT, env=variables, stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with (tmp_path / f"serve-{port}.log").open("wb") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [sys.executable, "-m", serve.__name__], cwd=PROJECT, env=variables, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -55,8 +55,8 @@ def start(model_uri: str, tracking_uri: str, tmp_path: Path, **env: str) -> tupl
 
 
 @pytest.fixture
-def server(fraud_uri: str, tracking_uri: str, tmp_path: Path) -> Iterator[tuple]:
-    process, url = start(fraud_uri, tracking_uri, tmp_path)
+def server(classifier_uri: str, tracking_uri: str, tmp_path: Path) -> Iterator[tuple]:
+    process, url = start(classifier_uri, tracking_uri, tmp_path)
     yield process, url
     if process.poll() is None:
         process.terminate()
@@ -81,14 +81,14 @@ def test_workers_share_one_metrics_view(server) -> None:
     assert len(children(process.pid)) == 2
     # A new connection per call, so the kernel spreads the calls over both workers.
     for _ in range(30):
-        assert httpx.post(f"{url}/predict", json=FRAUD_RECORD, timeout=10).status_code == 200
+        assert httpx.post(f"{url}/predict", json=RECORD, timeout=10).status_code == 200
     # Whichever worker answers the scrape, it reports the calls of both.
     assert [predictions_counted(url) for _ in range(6)] == [30.0] * 6
 
 
 def test_every_log_line_is_json_with_the_request_id(server, tmp_path: Path) -> None:
     process, url = server
-    httpx.post(f"{url}/predict", json=FRAUD_RECORD, headers={"x-request-id": "json-1"}, timeout=10)
+    httpx.post(f"{url}/predict", json=RECORD, headers={"x-request-id": "json-1"}, timeout=10)
     process.terminate()
     process.wait(30)
     log = tmp_path / f"serve-{url.rsplit(':', 1)[1]}.log"
@@ -97,6 +97,8 @@ def test_every_log_line_is_json_with_the_request_id(server, tmp_path: Path) -> N
     assert any(
         line["request_id"] == "json-1" and line["message"] == "POST /predict 200" for line in lines
     )
+    assert {line["level"] for line in lines} <= {"INFO"}  # a clean start and stop: no warnings
+    assert not [line for line in lines if "Error" in line["message"]]  # e.g. closing a socket
 
 
 def test_bad_model_uri_exits_non_zero_naming_the_uri(tracking_uri: str) -> None:
@@ -127,9 +129,7 @@ def test_sigterm_under_load_loses_no_request(server, tmp_path: Path) -> None:
             request_id = uuid.uuid4().hex
             headers = {"X-Request-ID": request_id, "Connection": "close"}
             try:
-                response = httpx.post(
-                    f"{url}/predict", json=FRAUD_RECORD, headers=headers, timeout=30
-                )
+                response = httpx.post(f"{url}/predict", json=RECORD, headers=headers, timeout=30)
             except httpx.TransportError:
                 unanswered.add(request_id)
                 time.sleep(0.01)
