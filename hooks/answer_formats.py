@@ -1,22 +1,45 @@
 """The formats answers are written in, parsed or checked for the rules of ``answer_rules``.
 
-Kubernetes quantities (``500m``, ``1Gi``), the schedules of Kubernetes CronJobs, DNS names,
-URLs, image references and printable text. Each ``*_problem`` function says why a value is
-not of its format, or returns None. Standard library only: the pre-generation hook imports
-this in cookiecutter's interpreter.
+Kubernetes quantities (``500m``, ``1Gi``), DNS names, URLs, image references and printable
+text; the schedules of Kubernetes CronJobs and Kubernetes names come from the rules the model
+card shares (``platform/src/modelship/rules.py``, loaded from the template by its path). Each
+``*_problem`` function says why a value is not of its format, or returns None. Standard
+library only: the pre-generation hook imports this in cookiecutter's interpreter.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import re
+import sys
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit
 
-#: Longest DNS label, and so longest Kubernetes object name (DNS-1123 label).
-K8S_NAME_MAX = 63
+SHARED_RULES = Path(__file__).resolve().parents[1] / "platform" / "src" / "modelship" / "rules.py"
+
+
+def _load_shared_rules(path: Path = SHARED_RULES) -> ModuleType:
+    """The card's rules module, from the template repository (one source for hook and card)."""
+    spec = importlib.util.spec_from_file_location("modelship_shared_rules", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ImportError(f"the shared answer rules are missing: {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_shared = _load_shared_rules()
+K8S_NAME_MAX: int = _shared.K8S_NAME_MAX
+DNS_LABEL_RE: re.Pattern[str] = _shared.DNS_LABEL_RE
+CRON_MACROS: tuple[str, ...] = _shared.CRON_MACROS
+CRON_HELP: str = _shared.CRON_HELP
+cron_problem: Callable[[str], str | None] = _shared.cron_problem
 
 HOST_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9]*[A-Za-z0-9])?")
 URL_PATH_SEGMENT_RE = re.compile(r"[A-Za-z0-9._~-]+")
@@ -56,24 +79,6 @@ QUANTITY_SUFFIXES = {
 QUANTITY_HELP = (
     "a Kubernetes quantity: a non-negative number with an optional suffix "
     "m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent e<N>"
-)
-
-CRON_MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
-CRON_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-# (name, lowest, highest, names for lowest, lowest+1, ...): the 5 fields of Kubernetes CronJobs
-# (robfig/cron's standard parser, which takes day of week 0-6 only).
-CRON_FIELDS = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, CRON_MONTHS),
-    ("day of week", 0, 6, CRON_DAYS),
-)
-CRON_HELP = (
-    "empty (off), 5 fields 'minute hour day-of-month month day-of-week' made of numbers, '*', "
-    "ranges a-b, steps */n or a-b/n, lists a,b, names jan-dec and sun-sat, "
-    "or one of " + ", ".join(CRON_MACROS)
 )
 
 
@@ -154,50 +159,6 @@ def unprintable(ch: str) -> bool:
     """Control characters, lone surrogates and the non-characters U+FFFE and U+FFFF, which
     TOML and YAML files cannot carry as they are."""
     return unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"
-
-
-def _cron_value(text: str, lowest: int, highest: int, names: tuple[str, ...]) -> int | None:
-    if text.isascii() and text.isdigit():
-        number = int(text)
-        return number if lowest <= number <= highest else None
-    if text.lower() in names:
-        return lowest + names.index(text.lower())
-    return None
-
-
-def _cron_field_problem(field: str, spec: tuple[str, int, int, tuple[str, ...]]) -> str | None:
-    name, lowest, highest, names = spec
-    allowed_values = f"{lowest}-{highest}" + (f" or {names[0]}-{names[-1]}" if names else "")
-    for item in field.split(","):
-        base, slash, step = item.partition("/")
-        if slash and not (step.isascii() and step.isdigit() and 1 <= int(step) <= highest):
-            return f"{name} {item!r} has a step that is not a number from 1 to {highest}"
-        if base == "*":
-            continue
-        start, dash, end = base.partition("-")
-        first = _cron_value(start, lowest, highest, names)
-        last = _cron_value(end, lowest, highest, names) if dash else first
-        if first is None or last is None:
-            return f"{name} {item!r} is not '*', a value, a range or a list of {allowed_values}"
-        if first > last:
-            return f"{name} {item!r} is a range whose start is after its end"
-        if slash and not dash:
-            return f"{name} {item!r} has a step on a single value (use a range or '*')"
-    return None
-
-
-def cron_problem(expression: str) -> str | None:
-    """Why ``expression`` is not a schedule Kubernetes CronJobs accept, or None."""
-    if expression.startswith("@"):
-        return None if expression in CRON_MACROS else "is an unknown @ macro"
-    fields = expression.split()
-    if len(fields) != len(CRON_FIELDS):
-        return f"has {len(fields)} fields instead of {len(CRON_FIELDS)}"
-    for field, spec in zip(fields, CRON_FIELDS, strict=True):
-        problem = _cron_field_problem(field, spec)
-        if problem:
-            return problem
-    return None
 
 
 INTEGER_RE = re.compile(r"0|[1-9][0-9]*")

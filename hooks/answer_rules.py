@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from answer_formats import (
     CRON_HELP,
+    DNS_LABEL_RE,
     IMAGE_NAME_MAX,
     IMAGE_RE,
     K8S_NAME_MAX,
@@ -102,7 +103,6 @@ SHADOWED_PACKAGES = frozenset(
     }
 )
 
-DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
 PROJECT_RE = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?")
 PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
 OWNER_RE = re.compile(r"[a-z0-9](?:[-a-z0-9._]*[a-z0-9])?")

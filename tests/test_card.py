@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from pathlib import Path
 
+import modelship.rules
 import pytest
 import yaml
+from baking import import_hook_module
 from gitops.repos import ANSWER_SETS, answers, baked
 from modelship.card import ModelCard, load_card, parse_card
 from pydantic import ValidationError
@@ -91,3 +94,15 @@ def test_cron_macros_the_hook_accepts_are_valid_schedules() -> None:
     parsed = parse_card(yaml.safe_dump(card))
     assert parsed.modelship.batch_schedule == "@daily"
     assert parsed.modelship.retrain_schedule == "@weekly"
+
+
+@pytest.mark.parametrize("schedule", ["61 * * * *", "* * * * 7", "@every-day", "1-5/0 * * * *"])
+def test_the_card_and_the_hook_refuse_the_same_schedules(schedule: str) -> None:
+    """One rule in one file: modelship.rules, which the hook loads by its path."""
+    formats = import_hook_module("answer_formats")
+    assert Path(formats.SHARED_RULES) == Path(modelship.rules.__file__).resolve()
+    assert formats.cron_problem(schedule) == modelship.rules.cron_problem(schedule) is not None
+    card = copy.deepcopy(_card())
+    card["metadata"]["annotations"]["modelship.io/batch-schedule"] = schedule
+    with pytest.raises(ValidationError, match="must be empty"):
+        parse_card(yaml.safe_dump(card))

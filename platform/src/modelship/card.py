@@ -8,7 +8,6 @@ Backstage and Kubernetes alike); :class:`ModelshipAnnotations` types them. Unkno
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,25 +15,23 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from .rules import CRON_HELP, DNS_LABEL_PATTERN, K8S_NAME_MAX, cron_problem
+
 PREFIX = "modelship.io/"
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
-# Kubernetes CronJobs accept these macros, so the template's hook accepts them too.
-_CRON_MACROS = {"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}
+DNS_LABEL = rf"^{DNS_LABEL_PATTERN}$"
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=9)]
 
 
 def _cron_or_none(value: str | None) -> str | None:
-    """An empty schedule means "off"; otherwise five cron fields or a macro."""
+    """An empty schedule means "off"; otherwise a schedule Kubernetes CronJobs accept (the
+    rule the template's hook applies to the answers, from the same module)."""
     if value is None or not value.strip():
         return None
-    if value.strip() in _CRON_MACROS:
-        return value.strip()
-    fields = value.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ValueError(f"not a 5-field cron schedule or @ macro: {value!r}")
-    return " ".join(fields)
+    schedule = " ".join(value.split())
+    if problem := cron_problem(schedule):
+        raise ValueError(f"{value!r} {problem}; must be {CRON_HELP}")
+    return schedule
 
 
 class _Strict(BaseModel):
@@ -56,7 +53,9 @@ class ModelshipAnnotations(_Strict):
     retrain_schedule: str | None = Field(default=None, alias="modelship.io/retrain-schedule")
     batch_schedule: str | None = Field(default=None, alias="modelship.io/batch-schedule")
     image: str = Field(alias="modelship.io/image", min_length=1)
-    namespace: str = Field(alias="modelship.io/namespace", pattern=DNS_LABEL)
+    namespace: str = Field(
+        alias="modelship.io/namespace", pattern=DNS_LABEL, max_length=K8S_NAME_MAX
+    )
     service_url: str = Field(alias="modelship.io/service-url", pattern=r"^https?://\S+$")
 
     @field_validator("retrain_schedule", "batch_schedule", mode="before")
@@ -71,7 +70,7 @@ class Link(_Strict):
 
 
 class CardMetadata(_Strict):
-    name: str = Field(pattern=DNS_LABEL)
+    name: str = Field(pattern=DNS_LABEL, max_length=K8S_NAME_MAX)
     title: str | None = None
     description: str = ""
     namespace: str | None = None
