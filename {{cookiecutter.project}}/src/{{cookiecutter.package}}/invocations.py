@@ -55,8 +55,6 @@ _WIRE_TYPES = {
 }  # fmt: skip
 
 
-
-
 def _fast_split(parsed: Any, schema: Any, max_string_length: int) -> pd.DataFrame | None:
     """A `dataframe_split` body of a column signature whose values all keep the rules, column
     by column; None to let MLflow's parser and the checks handle anything else (and report
