@@ -41,6 +41,7 @@ from answer_formats import (
     url_problem,
     whole_number,
 )
+from network_rules import NETWORK_CHECKS, network_problems
 
 CRONJOB_NAME_MAX = 52
 LONGEST_CRONJOB_SUFFIX = "-retrain"
@@ -354,6 +355,7 @@ CHECKS: dict[str, Check] = {
     "price_per_row": check_price,
     "retrain_schedule": check_schedule,
     "batch_schedule": check_schedule,
+    **NETWORK_CHECKS,
 }
 
 
@@ -381,4 +383,7 @@ def validate_answers(answers: Mapping[str, object]) -> list[str]:
     if request is not None and limit is not None and limit < request:
         reason = f"must be at least cpu_request ({answers['cpu_request']!r})"
         problems.append(problem_line("cpu_limit", answers["cpu_limit"], reason))
+    invalid = {line.split("=", 1)[0].split()[-1] for line in problems}
+    if not invalid & set(NETWORK_CHECKS):  # the rules between them need each one valid
+        problems += [problem_line(n, answers.get(n), why) for n, why in network_problems(answers)]
     return problems

@@ -40,6 +40,7 @@ SWITCHED = {
     "ingress_host": "argocd/manifests/ingress.yaml",
     "retrain_schedule": "argocd/manifests/cronjob-retrain.yaml",
     "batch_schedule": "argocd/manifests/cronjob-batch.yaml",
+    "service_monitor": "argocd/manifests/servicemonitor.yaml",
 }
 ANSWER_SETS = {
     "defaults": {},
@@ -52,6 +53,7 @@ ANSWER_SETS = {
         "visibility": "private",
         "workers": "4",
         "max_batch_rows": "10",
+        "service_monitor": "true",
     },
     "awkward": {
         "project": "x9",
@@ -67,7 +69,8 @@ ANSWER_SETS = {
 def expected_files(answers: dict[str, str]) -> set[str]:
     package = answers.get("package", answers.get("project", "fraud-detector").replace("-", "_"))
     files = COMMON | {f"src/{package}/{module}.py" for module in MODULES}
-    return files | {path for answer, path in SWITCHED.items() if answers.get(answer)}
+    on = {answer for answer in SWITCHED if answers.get(answer) not in (None, "", "false")}
+    return files | {SWITCHED[answer] for answer in on}
 
 
 @pytest.fixture(scope="module", params=list(ANSWER_SETS))
