@@ -303,6 +303,7 @@ check_replicas = whole_number(1, 50)
 check_workers = whole_number(1, 32)
 check_request_timeout_s = whole_number(1, 3600)
 check_max_batch_rows = whole_number(1, 1_000_000)
+check_retrain_keep = whole_number(1, 100)
 
 
 check_visibility = one_of("public", "private")
@@ -354,6 +355,7 @@ CHECKS: dict[str, Check] = {
     "price_per_call": check_price,
     "price_per_row": check_price,
     "retrain_schedule": check_schedule,
+    "retrain_keep": check_retrain_keep,
     "batch_schedule": check_schedule,
     **NETWORK_CHECKS,
 }

@@ -37,6 +37,7 @@ def test_the_slug_bound_leaves_room_for_the_longest_cronjob_name() -> None:
 
 # (check, value) pairs that must pass.
 ACCEPTED = [
+    ("check_retrain_keep", "5"),
     ("check_project", "fraud-detector"),
     ("check_project", "a"),
     ("check_project", "credit-scorer-2"),
@@ -131,6 +132,7 @@ def test_accepted(check: str, value: str) -> None:
 
 # (check, value, a phrase the reason must contain: what is allowed or what is wrong).
 REJECTED = [
+    ("check_retrain_keep", "0", "a whole number from 1 to 100"),
     ("check_project", "Fraud", "lowercase"),
     ("check_project", "fraud_detector", "DNS-1123 label"),
     ("check_project", "-fraud", "starting with a letter"),

@@ -26,7 +26,7 @@ COMMON = {
     "tests/test_docs.py", "tests/test_errors.py", "tests/test_hostile_input.py",
     "tests/test_limits.py",
     "tests/test_invocations.py", "tests/test_micro_batching.py", "tests/test_model.py", "tests/test_postprocess.py",
-    "tests/test_readme.py", "tests/test_routes.py", "tests/test_s3.py", "tests/test_schema.py",
+    "tests/test_readme.py", "tests/test_retrain.py", "tests/test_routes.py", "tests/test_s3.py", "tests/test_schema.py",
     "tests/test_serve.py",
     "tests/test_settings.py", "tests/test_train.py",
 }  # fmt: skip
@@ -34,7 +34,7 @@ MODULES = (
     "__init__", "api", "batching", "data", "errors", "health", "http_limits",
     "invocations", "logs",
     "metrics", "model", "postprocess", "predict", "predictor", "responses", "schema",
-    "score_files", "serve", "settings", "train", "validation",
+    "score_files", "serve", "settings", "train", "training_data", "validation",
 )  # fmt: skip
 SWITCHED = {
     "ingress_host": "argocd/manifests/ingress.yaml",
