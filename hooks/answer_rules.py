@@ -42,6 +42,7 @@ from answer_formats import (
     url_problem,
     whole_number,
 )
+from network_rules import NETWORK_CHECKS, network_problems
 
 CRONJOB_NAME_MAX = 52
 LONGEST_CRONJOB_SUFFIX = "-retrain"
@@ -302,6 +303,7 @@ check_replicas = whole_number(1, 50)
 check_workers = whole_number(1, 32)
 check_request_timeout_s = whole_number(1, 3600)
 check_max_batch_rows = whole_number(1, 1_000_000)
+check_retrain_keep = whole_number(1, 100)
 
 
 check_visibility = one_of("public", "private")
@@ -355,7 +357,9 @@ CHECKS: dict[str, Check] = {
     "price_per_call": check_price,
     "price_per_row": check_price,
     "retrain_schedule": check_schedule,
+    "retrain_keep": check_retrain_keep,
     "batch_schedule": check_schedule,
+    **NETWORK_CHECKS,
 }
 
 
@@ -383,4 +387,7 @@ def validate_answers(answers: Mapping[str, object]) -> list[str]:
     if request is not None and limit is not None and limit < request:
         reason = f"must be at least cpu_request ({answers['cpu_request']!r})"
         problems.append(problem_line("cpu_limit", answers["cpu_limit"], reason))
+    invalid = {line.split("=", 1)[0].split()[-1] for line in problems}
+    if not invalid & set(NETWORK_CHECKS):  # the rules between them need each one valid
+        problems += [problem_line(n, answers.get(n), why) for n, why in network_problems(answers)]
     return problems

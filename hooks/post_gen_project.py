@@ -20,12 +20,14 @@ from pathlib import Path
 
 ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
-#: An answer that, left empty, switches off the files listed with it (paths are relative
-#: to the project folder; the kustomization renders its resource list from the same answers).
+#: An answer that, left empty (or "false"), switches off the files listed with it (paths are
+#: relative to the project folder; the kustomization renders its resource list from the same
+#: answers).
 SWITCHES: dict[str, tuple[str, ...]] = {
     "ingress_host": ("argocd/manifests/ingress.yaml",),
     "retrain_schedule": ("argocd/manifests/cronjob-retrain.yaml",),
     "batch_schedule": ("argocd/manifests/cronjob-batch.yaml",),
+    "service_monitor": ("argocd/manifests/servicemonitor.yaml",),
 }
 
 
@@ -36,7 +38,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "fraud": (
         "src/{package}/train.py", "src/{package}/data.py", "src/{package}/postprocess.py",
         "tests/model/test_train.py", "tests/model/test_postprocess.py",
-        "tests/model/test_example_routes.py",
+        "tests/model/test_example_routes.py", "tests/model/test_retrain.py",
     ),
     "skeleton": ("src/{package}/train.py", "tests/model/test_train.py"),
 }  # fmt: skip
@@ -67,9 +69,13 @@ def keep_chosen_example(project_dir: Path, answers: Mapping[str, object]) -> Non
             waiting.unlink(missing_ok=True)
 
 
+def is_off(answers: Mapping[str, object], answer: str) -> bool:
+    return answers.get(answer) in (None, "", "false")
+
+
 def switched_off(answers: Mapping[str, object]) -> list[str]:
     """The project-relative paths that ``answers`` switch off."""
-    return [path for answer, paths in SWITCHES.items() if not answers.get(answer) for path in paths]
+    return [path for answer, paths in SWITCHES.items() if is_off(answers, answer) for path in paths]
 
 
 def remove_switched_off(project_dir: Path, answers: Mapping[str, object]) -> list[str]:
@@ -86,7 +92,7 @@ def remove_switched_off(project_dir: Path, answers: Mapping[str, object]) -> lis
 def next_steps(answers: Mapping[str, object]) -> str:
     """What to do with the freshly baked project, as printed after baking."""
     project = answers["project"]
-    off = [answer for answer in SWITCHES if not answers.get(answer)]
+    off = [answer for answer in SWITCHES if is_off(answers, answer)]
     lines = [
         f"Baked {project}. Next steps:",
         f"  cd {project}",
@@ -97,7 +103,7 @@ def next_steps(answers: Mapping[str, object]) -> str:
         "Deploying to Kubernetes with Argo CD: see docs/deploy.md",
     ]
     if off:
-        lines.append("Switched off (empty answer): " + ", ".join(off))
+        lines.append("Switched off (empty or false answer): " + ", ".join(off))
     return "\n".join(lines)
 
 

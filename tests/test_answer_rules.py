@@ -37,6 +37,7 @@ def test_the_slug_bound_leaves_room_for_the_longest_cronjob_name() -> None:
 
 # (check, value) pairs that must pass.
 ACCEPTED = [
+    ("check_retrain_keep", "5"),
     ("check_project", "fraud-detector"),
     ("check_project", "a"),
     ("check_project", "credit-scorer-2"),
@@ -133,6 +134,7 @@ def test_accepted(check: str, value: str) -> None:
 
 # (check, value, a phrase the reason must contain: what is allowed or what is wrong).
 REJECTED = [
+    ("check_retrain_keep", "0", "a whole number from 1 to 100"),
     ("check_project", "Fraud", "lowercase"),
     ("check_project", "fraud_detector", "DNS-1123 label"),
     ("check_project", "-fraud", "starting with a letter"),
@@ -337,11 +339,14 @@ def test_every_reason_says_what_is_allowed(check: str) -> None:
 
 
 def test_every_check_is_exercised_both_ways() -> None:
-    named = {obj: name for name, obj in vars(rules).items() if name.startswith("check_")}
+    import test_network_rules as network  # the network answers' checks live in their module
+
+    modules = (rules, network.net)
+    named = {o: n for m in modules for n, o in vars(m).items() if n.startswith("check_")}
     assert set(rules.CHECKS.values()) <= named.keys()  # every check has a module-level name
     checks = {named[check] for check in rules.CHECKS.values()}
-    assert checks <= {check for check, _ in ACCEPTED}
-    assert checks <= {check for check, *_ in REJECTED}
+    assert checks <= {check for check, _ in ACCEPTED + network.ACCEPTED}
+    assert checks <= {check for check, *_ in REJECTED + network.REJECTED}
 
 
 # ---------------------------------------------------------------------- the answers together

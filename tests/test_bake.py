@@ -36,7 +36,7 @@ COMMON = {
 MODULES = (
     "__init__", "api", "batching", "errors", "health", "http_limits", "invocations", "logs",
     "metrics", "model", "outputs", "predict", "predictor", "register", "responses", "schema",
-    "score_files", "serve", "settings", "validation",
+    "score_files", "serve", "settings", "training_data", "validation",
 )  # fmt: skip
 POST_GEN = import_hook_module("post_gen_project")
 ANSWER_SETS = {
@@ -51,6 +51,7 @@ ANSWER_SETS = {
         "workers": "4",
         "max_batch_rows": "10",
         "example": "skeleton",
+        "service_monitor": "true",
     },
     "awkward": {
         "project": "x9",

@@ -244,14 +244,18 @@ SWITCHABLE = {
     "ingress_host": ("fraud.models.example.com", "argocd/manifests/ingress.yaml"),
     "retrain_schedule": ("0 3 * * sun", "argocd/manifests/cronjob-retrain.yaml"),
     "batch_schedule": ("@hourly", "argocd/manifests/cronjob-batch.yaml"),
+    "service_monitor": ("true", "argocd/manifests/servicemonitor.yaml"),
 }
+OFF = {"service_monitor": "false"}  # a choice, not a text that may be empty
 
 
 def test_switched_off_lists_the_files_of_empty_answers() -> None:
     assert post.switched_off({"ingress_host": "", "retrain_schedule": "@daily"}) == [
         "argocd/manifests/ingress.yaml",
         "argocd/manifests/cronjob-batch.yaml",
+        "argocd/manifests/servicemonitor.yaml",
     ]
+    assert "argocd/manifests/servicemonitor.yaml" in post.switched_off(OFF)
     assert post.switched_off({key: on for key, (on, _) in SWITCHABLE.items()}) == []
 
 
@@ -286,7 +290,7 @@ def test_next_steps_name_the_commands_and_the_deploy_guide() -> None:
         "docs/deploy.md",
     ):
         assert expected in text
-    assert "Switched off (empty answer): ingress_host, retrain_schedule" in text
+    assert "Switched off (empty or false answer): ingress_host, retrain_schedule" in text
 
 
 SWITCH_SETS = [
@@ -300,7 +304,9 @@ SWITCH_SETS = [
 
 @pytest.mark.parametrize("on", SWITCH_SETS, ids=lambda on: "+".join(sorted(on)) or "all-off")
 def test_baking_removes_what_the_answers_switched_off(tmp_path: Path, on: set[str]) -> None:
-    answers = {key: (value if key in on else "") for key, (value, _) in SWITCHABLE.items()}
+    answers = {
+        key: value if key in on else OFF.get(key, "") for key, (value, _) in SWITCHABLE.items()
+    }
     project = bake(tmp_path, **answers)
     for key, (_, relative) in SWITCHABLE.items():
         assert (project / relative).is_file() == (key in on), relative

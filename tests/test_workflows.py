@@ -91,7 +91,7 @@ def test_pipeline_builds_pushes_and_bumps_without_retriggering() -> None:
     assert "type=sha" in meta and "type=semver" in meta
     bump = "\n".join(s.get("run", "") for s in jobs["deploy"]["steps"])
     assert 'bump_image_tag.py "sha-${GITHUB_SHA}"' in bump
-    assert "[skip ci]" in bump and "git push" in bump
+    assert "[skip ci]" in bump and "push origin HEAD:main" in bump
     test_steps = "\n".join(s.get("run", "") for s in jobs["test"]["steps"])
     for command in ("uv sync --locked", "ruff check", "ruff format --check", "pytest"):
         assert command in test_steps

@@ -13,6 +13,7 @@ import functools
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,25 +25,30 @@ from gitops.tools import BUILD, run
 MODELS = "@kubernetes-models/argo-cd"
 MODELS_VERSION = "2.7.2"  # CommonJS, node >= 14 (4.x needs node >= 22)
 NODE_DIR = BUILD / "node"
-VALIDATOR = Path(__file__).with_name("validate_argocd.cjs")
+VALIDATOR = Path(__file__).with_name("validate_models.cjs")
+KINDS_MODULE = f"{MODELS}/argoproj.io/v1alpha1"
 KINDS = ("Application", "ApplicationSet", "AppProject")
 
 
 @functools.cache
-def node_modules() -> Path:
-    """build/node/node_modules with the pinned models installed (npm install on first use)."""
+def npm_package(name: str, version: str) -> Path:
+    """build/node/node_modules with the pinned package installed (npm install on first use)."""
     modules = NODE_DIR / "node_modules"
-    package = modules / MODELS / "package.json"
-    if package.exists() and json.loads(package.read_text())["version"] == MODELS_VERSION:
+    package = modules / name / "package.json"
+    if package.exists() and json.loads(package.read_text())["version"] == version:
         return modules
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail(f"npm is needed to install {MODELS}@{MODELS_VERSION} into {NODE_DIR}")
+        pytest.fail(f"npm is needed to install {name}@{version} into {NODE_DIR}")
     NODE_DIR.mkdir(parents=True, exist_ok=True)
-    spec = f"{MODELS}@{MODELS_VERSION}"
+    spec = f"{name}@{version}"
     done = run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", spec])
-    assert done.returncode == 0, f"npm install {MODELS} failed:\n{done.stderr}"
+    assert done.returncode == 0, f"npm install {name} failed:\n{done.stderr}"
     return modules
+
+
+def node_modules() -> Path:
+    return npm_package(MODELS, MODELS_VERSION)
 
 
 @dataclass
@@ -132,14 +138,23 @@ def validate(docs: list[dict[str, Any]]) -> list[str]:
             )
     if errors:
         return errors
-    node = shutil.which("node") or pytest.fail("node is needed to validate Argo CD kinds")
-    done = run([node, str(VALIDATOR), str(node_modules())], input=json.dumps(docs))
+    return model_errors(docs, node_modules(), KINDS_MODULE, key_tree)
+
+
+def model_errors(
+    docs: list[dict[str, Any]], modules: Path, kinds_module: str, tree: Callable[[str], Keys]
+) -> list[str]:
+    """The errors of documents by the ajv validators of a @kubernetes-models module (run with
+    node), then their keys that the kind's key ``tree`` does not declare."""
+    node = shutil.which("node") or pytest.fail(f"node is needed to validate {kinds_module}")
+    done = run([node, str(VALIDATOR), str(modules), kinds_module], input=json.dumps(docs))
     assert done.returncode == 0, f"{VALIDATOR.name} failed:\n{done.stderr}"
+    errors = []
     for doc, error in zip(docs, json.loads(done.stdout), strict=True):
         name = f"{doc['kind']}/{doc.get('metadata', {}).get('name')}"
         if error:
             errors.append(f"{name}: {error}")
-        errors += [f"{name}: {e}" for e in unknown_keys(doc, key_tree(doc["kind"]))]
+        errors += [f"{name}: {e}" for e in unknown_keys(doc, tree(doc["kind"]))]
     return errors
 
 

@@ -143,3 +143,22 @@ def probe_violations(docs: list[Doc], routes: frozenset[str]) -> list[str]:
                 if http["port"] not in ports:
                     found.append(f"{workload} {kind}: port {http['port']} is not a container port")
     return found
+
+
+def secret_references(pod: Doc) -> set[str]:
+    """The Secrets a pod template reads: envFrom, env valueFrom, volumes and pull secrets."""
+    spec = pod["spec"]
+    names = {s["name"] for s in spec.get("imagePullSecrets", [])}
+    for volume in spec.get("volumes", []):
+        if "secret" in volume:
+            names.add(volume["secret"]["secretName"])
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                names.add(source["secret"]["name"])
+    for container in _containers(pod):
+        names |= {e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e}
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                names.add(ref["name"])
+    return names

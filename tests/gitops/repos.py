@@ -1,7 +1,8 @@
 """Baked model repos for the GitOps tests, baked once per test session.
 
 ``ANSWER_SETS`` switches every conditional part of the manifests on and off: Ingress, GPU,
-both schedules, an in-cluster and an external MLflow. ``baked(name)`` bakes one set (with
+both schedules, the ServiceMonitor, an in-cluster and an external MLflow, outside addresses
+public and private. ``baked(name)`` bakes one set (with
 the lead's ``baking.bake``, hooks on) into a session-wide temporary folder and caches it.
 """
 
@@ -33,6 +34,12 @@ ANSWER_SETS: dict[str, dict[str, str]] = {
         "visibility": "private",
         "replicas": "3",
         "mlflow_tracking_uri": "https://mlflow.example.com",
+        # MLflow and a cloud object store outside the cluster: public addresses only.
+        "mlflow_namespace": "",
+        "artifact_store_namespace": "",
+        "egress_cidrs": "0.0.0.0/0,203.0.113.10/32",
+        "service_monitor": "true",
+        "monitoring_namespace": "observability",
     },
     "retrain-only": {
         "project": "churn-model",
@@ -50,6 +57,13 @@ ANSWER_SETS: dict[str, dict[str, str]] = {
         "ingress_host": "scorer.example.org",
         "batch_schedule": "0 * * * *",
         "mlflow_tracking_uri": "http://mlflow.tracking:8080",
+        "mlflow_namespace": "tracking",
+        "mlflow_pod_labels": "app=mlflow,tier=server",
+        "artifact_store_namespace": "storage",
+        "artifact_store_port": "9900",
+        # An on-premises endpoint on a private address, allowed explicitly.
+        "egress_cidrs": "10.20.30.0/24",
+        "egress_private_allowed": "true",
     },
 }
 

@@ -15,6 +15,7 @@ import argparse
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,13 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from .settings import MODEL_ALIAS, MODEL_NAME
+from .training_data import DEMO, ENV_VAR, DataSourceError, choose_source
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+CHALLENGER = "challenger"
+#: The tag that marks the versions retraining registered: only those are ever deleted.
+RETRAINED_TAG = "modelship.retrained"
+KEEP_CHALLENGERS = 5
 log = logging.getLogger(__name__)
 
 
@@ -61,10 +67,13 @@ def log_sklearn(
     predict_fn: str = "predict",
     params: dict[str, Any] | None = None,
     metrics: dict[str, float] | None = None,
+    keep_challengers: int = KEEP_CHALLENGERS,
 ) -> str:
     """Log a fitted scikit-learn model with its signature (inferred from `example` and the
     output of `predict_fn`) and input example, register it, point `alias` at the new version;
-    return the `models:/name@alias` URI."""
+    return the `models:/name@alias` URI. A `challenger` is tagged as retrained, and retrained
+    versions beyond the newest `keep_challengers` are deleted unless an alias still points at
+    them (see `prune_challengers`)."""
     mlflow.set_tracking_uri(tracking_uri)
     use_experiment(tracking_uri, name)
     with warnings.catch_warnings():  # integer columns of an example never miss values
@@ -84,9 +93,41 @@ def log_sklearn(
             pip_requirements=requirements(),
         )
     version = info.registered_model_version
-    MlflowClient().set_registered_model_alias(name, alias, version)
+    client = MlflowClient()
+    client.set_registered_model_alias(name, alias, version)
     log.info("run %s registered %s version %s as @%s", run.info.run_id, name, version, alias)
+    if alias == CHALLENGER:
+        client.set_model_version_tag(name, version, RETRAINED_TAG, "true")
+        deleted = prune_challengers(client, name, keep_challengers)
+        log.info("kept the newest %d challengers; deleted versions %s", keep_challengers, deleted)
     return f"models:/{name}@{alias}"
+
+
+def prune_challengers(client: MlflowClient, model_name: str, keep: int) -> list[str]:
+    """Delete the retrained versions older than the newest `keep` that no alias points at,
+    with their runs (soft-deleted: `mlflow gc` then frees their artifacts). Versions that
+    retraining did not register are never touched. Returns the deleted version numbers."""
+    versions, token = [], None
+    while True:
+        page = client.search_model_versions(f"name = '{model_name}'", page_token=token)
+        versions += page
+        token = page.token
+        if not token:
+            break
+    retrained = sorted(
+        (v for v in versions if v.tags.get(RETRAINED_TAG) == "true"),
+        key=lambda v: int(v.version),
+        reverse=True,
+    )
+    deleted = []
+    for old in retrained[keep:]:
+        if client.get_model_version(model_name, old.version).aliases:
+            continue  # promoted (or pinned) by someone: it stays
+        client.delete_model_version(model_name, old.version)
+        if old.run_id:
+            client.delete_run(old.run_id)
+        deleted.append(str(old.version))
+    return deleted
 
 
 def register(
@@ -103,6 +144,40 @@ def register(
     version = mlflow.register_model(source, name).version
     MlflowClient().set_registered_model_alias(name, alias, str(version))
     return f"models:/{name}@{alias}"
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every training entrypoint (the retraining CronJob passes them)."""
+    parser.add_argument(
+        "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    )
+    parser.add_argument("--model-name", default=MODEL_NAME)
+    parser.add_argument("--alias", default=MODEL_ALIAS, help="e.g. challenger when retraining")
+    parser.add_argument(
+        "--data",
+        default=os.environ.get(ENV_VAR) or None,
+        help=f"module:function returning (features, label), a table, or {DEMO} (${ENV_VAR})",
+    )
+    parser.add_argument(
+        "--keep-challengers",
+        type=int,
+        default=KEEP_CHALLENGERS,
+        help="retrained versions to keep; older ones without an alias are deleted",
+    )
+
+
+def run_training(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, train: Callable[[str], str]
+) -> None:
+    """Check the options, choose the data source, run `train(source)`, print the URI."""
+    if args.keep_challengers < 1:
+        parser.error("--keep-challengers must be at least 1")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        uri = train(choose_source(args.data, args.tracking_uri))
+    except DataSourceError as err:
+        parser.exit(2, f"train: {err}\n")
+    print(uri)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -70,22 +70,45 @@ def input_batches(
         files = sorted(f.path for f in found if f.path.endswith(ext))
         if files:
             dataset = pyarrow.dataset.dataset(files, format=fmt, filesystem=fs)
-            # Read ahead one batch only: memory stays a few chunks whatever the input size.
-            ahead = {"batch_readahead": 1, "fragment_readahead": 1}
+            # Read ahead one batch only, and Parquet pages as they are needed rather than whole
+            # row groups at once: memory stays a few chunks whatever the input size.
+            ahead = {"batch_readahead": 1, "fragment_readahead": 1, "use_threads": False}
+            if fmt == "parquet":
+                ahead["fragment_scan_options"] = pyarrow.dataset.ParquetFragmentScanOptions(
+                    pre_buffer=False, use_buffered_stream=True, buffer_size=1 << 20
+                )
             for batch in dataset.to_batches(batch_size=chunk_rows, **ahead):
                 # CSV blocks ignore batch_size: cut them down to chunk_rows too.
                 for start in range(0, batch.num_rows, chunk_rows):
                     yield batch.slice(start, chunk_rows)
 
 
-def score(model: ServedModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """The input rows with one `prediction` column (or one column per output field)."""
+def model_columns(model: ServedModel, batch: pa.RecordBatch) -> list[str]:
+    """The columns the model reads: its signature's inputs, or every column without one."""
+    signature = model.signature
+    if signature is None or not signature.inputs.has_input_names():
+        return batch.schema.names
+    wanted = set(signature.inputs.input_names())
+    return [name for name in batch.schema.names if name in wanted]
+
+
+def score(model: ServedModel, batch: pa.RecordBatch) -> pa.Table:
+    """The input rows with one `prediction` column (or one column per output field).
+
+    Only the model's columns become pandas objects; the others pass through as Arrow, so a
+    wide column the model does not read (free text, ids) costs no Python objects.
+    """
+    frame = batch.select(model_columns(model, batch)).to_pandas()
     outputs = answer_rows(model.predict(frame))
     if outputs and isinstance(outputs[0], dict):
         shaped = pd.DataFrame(outputs).add_prefix("prediction_")
     else:
         shaped = pd.DataFrame({"prediction": outputs})
-    return pd.concat([frame.reset_index(drop=True), shaped], axis=1)
+    predictions = pa.Table.from_pandas(shaped, preserve_index=False)
+    table = pa.Table.from_batches([batch])
+    for name, column in zip(predictions.column_names, predictions.columns, strict=True):
+        table = table.append_column(name, column)
+    return table
 
 
 def run(settings: Settings, source: str, target: str, scheduled: datetime) -> str:
@@ -103,9 +126,11 @@ def run(settings: Settings, source: str, target: str, scheduled: datetime) -> st
     try:
         with out_fs.open_output_stream(temporary) as handle:
             for batch in batches:
-                table = pa.Table.from_pandas(score(model, batch.to_pandas()), preserve_index=False)
+                table = score(model, batch)
                 if writer is None:
                     writer = pyarrow.parquet.ParquetWriter(handle, table.schema)
+                elif table.schema != writer.schema:  # CSV string vs Parquet large_string
+                    table = table.cast(writer.schema)
                 writer.write_table(table)
                 rows += table.num_rows
             if writer is None:
@@ -130,6 +155,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the occurrence this run stands for: ISO time, or the CronJob's Job name",
     )
     args = parser.parse_args(argv)
+    # Arrow's default allocator keeps what its I/O threads free (measured: the peak memory of
+    # a run grew with the number of input files). jemalloc with no decay gives it back at once,
+    # so memory stays bounded by a few row groups, however many files the partition holds.
+    pa.set_memory_pool(pa.jemalloc_memory_pool())
+    pa.jemalloc_set_decay_ms(0)
     settings = get_settings()
     configure_logging(settings.log_level)
     try:

@@ -2,12 +2,12 @@
 
 This is also the retraining entrypoint (`train` in the image, run by the retraining CronJob):
 point `--tracking-uri` (or MLFLOW_TRACKING_URI) at any tracking server; the default is a local
-SQLite store. Replace `build_pipeline` and `make_transactions` with your own model and data.
+SQLite store. Replace `build_pipeline` with your own model, and point `TRAINING_DATA` at your
+own data (see `training_data.py`). A retrained version is a `challenger`: only the newest
+`--keep-challengers` of them stay registered, and older ones without an alias are deleted.
 """
 
 import argparse
-import logging
-import os
 import sys
 
 import pandas as pd
@@ -19,10 +19,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from .data import make_transactions
-from .register import log_sklearn
-from .settings import MODEL_ALIAS, MODEL_NAME
-
-log = logging.getLogger(__name__)
+from .register import KEEP_CHALLENGERS, add_training_arguments, log_sklearn, run_training
+from .training_data import DEMO, load_training_data
 
 
 def build_pipeline(trees: int, seed: int) -> Pipeline:
@@ -44,9 +42,11 @@ def train(
     rows: int = 20_000,
     trees: int = 100,
     seed: int = 0,
+    data: str = DEMO,
+    keep_challengers: int = KEEP_CHALLENGERS,
 ) -> str:
-    """Train, log, register, set `alias`; return the `models:/name@alias` URI."""
-    features, label = make_transactions(rows, seed)
+    """Train on `data`, log, register, set `alias`; return the `models:/name@alias` URI."""
+    features, label = load_training_data(data, rows, seed)
     x_train, x_test, y_train, y_test = train_test_split(
         features, label, test_size=0.2, random_state=seed, stratify=label
     )
@@ -59,7 +59,8 @@ def train(
     }
     uri = log_sklearn(
         model, x_train.head(2), tracking_uri, model_name, alias, "predict_proba",
-        params={"rows": rows, "trees": trees, "seed": seed}, metrics=metrics,
+        params={"rows": len(features), "trees": trees, "seed": seed, "data": data},
+        metrics=metrics, keep_challengers=keep_challengers,
     )  # fmt: skip
     print(f"metrics: {', '.join(f'{k}={v:.3f}' for k, v in metrics.items())}", file=sys.stderr)
     return uri
@@ -72,17 +73,18 @@ def demo_frame(rows: int, seed: int = 1) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
-    )
-    parser.add_argument("--model-name", default=MODEL_NAME)
-    parser.add_argument("--alias", default=MODEL_ALIAS, help="e.g. challenger when retraining")
-    parser.add_argument("--rows", type=int, default=20_000)
+    add_training_arguments(parser)
+    parser.add_argument("--rows", type=int, default=20_000, help="rows of demo data")
     parser.add_argument("--trees", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(train(args.tracking_uri, args.model_name, args.alias, args.rows, args.trees, args.seed))
+    run_training(
+        parser, args,
+        lambda data: train(
+            args.tracking_uri, args.model_name, args.alias, args.rows, args.trees, args.seed,
+            data=data, keep_challengers=args.keep_challengers,
+        ),
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

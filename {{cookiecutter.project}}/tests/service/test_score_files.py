@@ -1,12 +1,19 @@
 """Offline scoring: one input partition in, streamed in chunks, one partition out, atomically."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import mlflow
 import pandas as pd
+import pyarrow.parquet
 import pytest
 
 from {{ cookiecutter.package }}.score_files import main, run, scheduled_time
+
+from tests.service.models import classifier_rows
 
 SCHEDULED = datetime(2026, 1, 2, 3, 4)
 PARTITION = "scheduled_time=20260102T0304"
@@ -63,3 +70,67 @@ def test_missing_partition_exits_non_zero(
     assert stopped.value.code == 1
     assert "no input partition at" in capsys.readouterr().err
     assert not list((tmp_path / "out").rglob("*.parquet"))
+
+
+# Runs `batch` twice in one fresh interpreter, on each input given, and prints the peak
+# resident memory (ru_maxrss, a high-water mark, KiB) after each run.
+PEAK_RSS = """
+import resource, sys
+from {{ cookiecutter.package }}.score_files import main
+for arguments in sys.argv[1:]:
+    main(arguments.split("\\t"))
+    print("PEAK_KIB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+#: What a large input may add to the peak memory of a run over one file of the same shape.
+MEMORY_BUDGET = 32 * 2**20
+ROWS_PER_FILE = 2_000
+
+
+def _peaks(classifier_uri: str, tracking_uri: str, *runs: tuple[Path, Path]) -> list[int]:
+    """The peak RSS in bytes after each `batch` run (input, output) over SCHEDULED."""
+    env = os.environ | {
+        "MODEL_URI": classifier_uri,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "SCORE_CHUNK_ROWS": "1000",
+        "LOG_LEVEL": "WARNING",
+    }
+    time = ("--scheduled-time", SCHEDULED.isoformat())
+    arguments = ["\t".join(("--input", str(a), "--output", str(b), *time)) for a, b in runs]
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, *arguments],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [int(line.split()[1]) * 1024 for line in done.stderr.splitlines() if "PEAK_KIB" in line]
+
+
+def test_an_input_larger_than_its_memory_budget_streams(classifier_uri, tracking_uri, tmp_path):
+    # Wide rows (a 16 KB text column the model does not read and the output keeps) make a
+    # large input of few rows: the test is about memory, not about scoring time.
+    features = classifier_rows(ROWS_PER_FILE, seed=9)
+    features["note"] = "n" * 16_384
+    table = pyarrow.Table.from_pandas(features, preserve_index=False)
+    one, many = tmp_path / "one" / PARTITION, tmp_path / "many" / PARTITION
+    one.mkdir(parents=True)
+    many.mkdir(parents=True)
+    pyarrow.parquet.write_table(table, one / "part.parquet")
+    files = 12
+    for number in range(files):
+        pyarrow.parquet.write_table(table, many / f"part-{number:02}.parquet")
+    in_memory = features.memory_usage(deep=True).sum() * files
+    assert in_memory > 8 * MEMORY_BUDGET  # the input could never be held at once
+
+    # One file first (imports, model, a row group: the high-water mark), then the large input.
+    baseline, peak = _peaks(
+        classifier_uri,
+        tracking_uri,
+        (tmp_path / "one", tmp_path / "out-one"),
+        (tmp_path / "many", tmp_path / "out-many"),
+    )
+
+    grew = (peak - baseline) / 2**20
+    assert peak - baseline < MEMORY_BUDGET, f"{grew:.0f} MiB more for {files} times the input"
+    scored = pyarrow.parquet.ParquetFile(tmp_path / "out-many" / PARTITION / "predictions.parquet")
+    assert scored.metadata.num_rows == ROWS_PER_FILE * files
+    names = scored.schema_arrow.names
+    assert "note" in names and any(name.startswith("prediction") for name in names)

@@ -1,13 +1,13 @@
-// Validates Argo CD documents with the models of @kubernetes-models/argo-cd (ajv validators
-// generated from Argo CD's CRDs). Usage: node validate_argocd.cjs <node_modules dir>
+// Validates documents with the models of a @kubernetes-models package (ajv validators generated
+// from the CRDs). Usage: node validate_models.cjs <node_modules dir> <module of the kinds>
 // stdin: a JSON array of documents; stdout: a JSON array, null or the error of each document.
 "use strict";
 const path = require("path");
 const { createRequire } = require("module");
 
-const modules = process.argv[2];
+const [modules, kindsModule] = process.argv.slice(2);
 const load = createRequire(path.join(path.resolve(modules), "noop.js"));
-const kinds = load("@kubernetes-models/argo-cd/argoproj.io/v1alpha1");
+const kinds = load(kindsModule);
 
 let input = "";
 process.stdin.setEncoding("utf8");
@@ -16,7 +16,7 @@ process.stdin.on("end", () => {
   const results = JSON.parse(input).map((doc) => {
     const Model = kinds[doc.kind];
     if (!Model) {
-      return `not an Argo CD kind: ${doc.kind}`;
+      return `not a kind of ${kindsModule}: ${doc.kind}`;
     }
     try {
       new Model(doc).validate();
