@@ -33,6 +33,65 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 HOOKS_DIR = TEMPLATE_DIR / "hooks"
 
 
+#: The answer sets every template test bakes: together they switch every conditional part of
+#: the template on and off (Ingress, GPU, both schedules, the ServiceMonitor, in-cluster and
+#: external MLflow, public and private egress, both examples) and try awkward text.
+ANSWER_SETS: dict[str, dict[str, str]] = {
+    "defaults": {},
+    "everything-on": {
+        "project": "credit-scorer",
+        "ingress_host": "credit.models.example.com",
+        "gpu_count": "1",
+        "retrain_schedule": "0 3 * * 0",
+        "batch_schedule": "*/30 * * * *",
+        "visibility": "private",
+        "replicas": "3",
+        "mlflow_tracking_uri": "https://mlflow.example.com",
+        # MLflow and a cloud object store outside the cluster: public addresses only.
+        "mlflow_namespace": "",
+        "artifact_store_namespace": "",
+        "egress_cidrs": "0.0.0.0/0,203.0.113.10/32",
+        "service_monitor": "true",
+        "monitoring_namespace": "observability",
+        "workers": "4",
+        "max_batch_rows": "10",
+        "example": "skeleton",
+    },
+    "retrain-only": {
+        "project": "churn-model",
+        "namespace": "models-churn",
+        "retrain_schedule": "15 2 * * *",
+        "replicas": "1",
+        "gpu_count": "2",
+        "cpu_request": "250m",
+        "memory": "512Mi",
+        "download_size": "10Gi",
+    },
+    "batch-and-ingress": {
+        "project": "o-brien-scorer",
+        "description": "Scores \"tricky\" rows: O'Brien's ünïcode model",
+        "ingress_host": "scorer.example.org",
+        "batch_schedule": "0 * * * *",
+        "mlflow_tracking_uri": "http://mlflow.tracking:8080",
+        "mlflow_namespace": "tracking",
+        "mlflow_pod_labels": "app=mlflow,tier=server",
+        "artifact_store_namespace": "storage",
+        "artifact_store_port": "9900",
+        # An on-premises endpoint on a private address, allowed explicitly.
+        "egress_cidrs": "10.20.30.0/24",
+        "egress_private_allowed": "true",
+    },
+    "awkward": {
+        "project": "x9",
+        "package": "churn_model_v2",
+        "description": "Ça \"marche\" — l'équipe's model \\ with {braces} & ünïcödé 🚀",
+        "mlflow_model_name": "churn.model_v2",
+        "owner": "data.science",
+        "batch_schedule": "*/15 1-5 * * mon-fri",
+    },
+}
+
+
 def import_hook_module(name: str) -> ModuleType:
     """Import ``hooks/<name>.py`` unrendered, with ``hooks/`` on ``sys.path`` as the
     pre-generation hook puts it (``answer_rules`` imports ``answer_formats`` by name)."""

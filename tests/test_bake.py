@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from baking import bake, import_hook_module
+from baking import ANSWER_SETS, bake, import_hook_module
 
 COMMON = {
     ".dockerignore", ".env.example", ".github/dependabot.yml", ".github/workflows/ci-cd.yml",
@@ -39,29 +39,6 @@ MODULES = (
     "score_files", "serve", "settings", "training_data", "validation",
 )  # fmt: skip
 POST_GEN = import_hook_module("post_gen_project")
-ANSWER_SETS = {
-    "defaults": {},
-    "everything-on": {
-        "project": "credit-scorer",
-        "ingress_host": "credit.example.com",
-        "retrain_schedule": "0 3 * * 1",
-        "batch_schedule": "@daily",
-        "gpu_count": "1",
-        "visibility": "private",
-        "workers": "4",
-        "max_batch_rows": "10",
-        "example": "skeleton",
-        "service_monitor": "true",
-    },
-    "awkward": {
-        "project": "x9",
-        "package": "churn_model_v2",
-        "description": "Ça \"marche\" — l'équipe's model \\ with {braces} & ünïcödé 🚀",
-        "mlflow_model_name": "churn.model_v2",
-        "owner": "data.science",
-        "batch_schedule": "*/15 1-5 * * mon-fri",
-    },
-}
 
 
 def expected_files(answers: dict[str, str]) -> set[str]:

@@ -1,9 +1,8 @@
 """Baked model repos for the GitOps tests, baked once per test session.
 
-``ANSWER_SETS`` switches every conditional part of the manifests on and off: Ingress, GPU,
-both schedules, the ServiceMonitor, an in-cluster and an external MLflow, outside addresses
-public and private. ``baked(name)`` bakes one set (with
-the lead's ``baking.bake``, hooks on) into a session-wide temporary folder and caches it.
+``baked(name)`` bakes one of ``baking.ANSWER_SETS`` (the answer sets every template test
+uses) with ``baking.bake``, hooks on, into a session-wide temporary folder and caches it;
+``answers(name)`` gives the set's full answers.
 """
 
 from __future__ import annotations
@@ -19,53 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from baking import bake
+from baking import ANSWER_SETS, bake, default_answers
 
-from gitops.tools import ROOT, kustomize
-
-ANSWER_SETS: dict[str, dict[str, str]] = {
-    "defaults": {},
-    "everything-on": {
-        "project": "credit-scorer",
-        "ingress_host": "credit.models.example.com",
-        "gpu_count": "1",
-        "retrain_schedule": "0 3 * * 0",
-        "batch_schedule": "*/30 * * * *",
-        "visibility": "private",
-        "replicas": "3",
-        "mlflow_tracking_uri": "https://mlflow.example.com",
-        # MLflow and a cloud object store outside the cluster: public addresses only.
-        "mlflow_namespace": "",
-        "artifact_store_namespace": "",
-        "egress_cidrs": "0.0.0.0/0,203.0.113.10/32",
-        "service_monitor": "true",
-        "monitoring_namespace": "observability",
-    },
-    "retrain-only": {
-        "project": "churn-model",
-        "namespace": "models-churn",
-        "retrain_schedule": "15 2 * * *",
-        "replicas": "1",
-        "gpu_count": "2",
-        "cpu_request": "250m",
-        "memory": "512Mi",
-        "download_size": "10Gi",
-    },
-    "batch-and-ingress": {
-        "project": "o-brien-scorer",
-        "description": "Scores \"tricky\" rows: O'Brien's ünïcode model",
-        "ingress_host": "scorer.example.org",
-        "batch_schedule": "0 * * * *",
-        "mlflow_tracking_uri": "http://mlflow.tracking:8080",
-        "mlflow_namespace": "tracking",
-        "mlflow_pod_labels": "app=mlflow,tier=server",
-        "artifact_store_namespace": "storage",
-        "artifact_store_port": "9900",
-        # An on-premises endpoint on a private address, allowed explicitly.
-        "egress_cidrs": "10.20.30.0/24",
-        "egress_private_allowed": "true",
-    },
-}
+from gitops.tools import kustomize
 
 _ROOT = Path(tempfile.mkdtemp(prefix="modelship-gitops-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
@@ -74,12 +29,7 @@ atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 @functools.cache
 def answers(name: str) -> dict[str, str]:
     """The full answers of a set: cookiecutter's defaults overlaid with the set's own."""
-    from cookiecutter.generate import generate_context
-    from cookiecutter.prompt import prompt_for_config
-
-    given = ANSWER_SETS[name]
-    context = generate_context(str(ROOT / "cookiecutter.json"), extra_context=given)
-    return prompt_for_config(context, no_input=True)
+    return default_answers(**ANSWER_SETS[name])
 
 
 @functools.cache
