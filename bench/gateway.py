@@ -124,6 +124,7 @@ def main() -> None:
             for conns in (1, 32):
                 results[("direct", conns)] = _wrk(f"{upstream}/predict", conns, direct_lua)
                 results[("gateway", conns)] = _wrk(f"{gw}/v1/models/fraud-a/predict", conns, gw_lua)
+            time.sleep(2)  # calls wrk left in flight settle (captured, or released if cut)
             books = admin.get("/v1/admin/ledger").json()
         finally:
             for p in procs:
