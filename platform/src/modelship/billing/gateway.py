@@ -14,9 +14,11 @@ import uuid
 import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from modelship import ledger
+from modelship.billing import idempotency
 from modelship.billing.accounts_api import can_use
 from modelship.billing.auth import bearer, caller_of, unauthorized
 from modelship.billing.rows import BodyError, count_rows
@@ -113,6 +115,21 @@ async def settle(
     await asyncio.shield(asyncio.ensure_future(job))
 
 
+async def forward(app, model, route, body, content_type, request_id) -> httpx.Response:
+    """The model's answer, or a 504 (no answer in time) / 502 (unreachable)."""
+    try:
+        return await app.state.http.post(
+            f"{model.url}{ROUTES[route]}",
+            content=body,
+            headers={"content-type": content_type, "x-request-id": request_id},
+        )
+    except httpx.TimeoutException:
+        raise HTTPException(504, f"model {model.name!r} did not answer in time") from None
+    except httpx.HTTPError as exc:
+        detail = f"model {model.name!r} unreachable: {type(exc).__name__}"
+        raise HTTPException(502, detail) from None
+
+
 async def metered(name: str, route: str, request: Request) -> Response:
     start = time.perf_counter()
     app = request.app
@@ -124,31 +141,38 @@ async def metered(name: str, route: str, request: Request) -> Response:
         rows = count_rows(route, content_type, body)
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None
+    claim = None
+    if (idem_key := idempotency.key_of(request)) is not None:
+        claim = (idem_key, idempotency.fingerprint(name, route, body))
+        replay = await run_in_threadpool(idempotency.stored, app.state.db, caller.id, *claim)
+        if replay is not None:
+            return replay
     request_id = uuid.uuid4().hex
-    hold = hold_request(caller, model, owner_id, route, rows, request_id)
-    refusal = await reserve(app, hold)
+    hold = hold_request(caller, model, owner_id, route, rows, request_id, claim)
+    try:
+        refusal = await reserve(app, hold)
+    except IntegrityError:  # a concurrent call claimed the key first
+        replay = await run_in_threadpool(idempotency.stored, app.state.db, caller.id, *claim)
+        if replay is None:  # it failed and freed the key meanwhile: the client may retry
+            raise HTTPException(409, "idempotency-key: a call with this key just ran") from None
+        return replay
     if refusal is not None:
         return refusal
+    answer: httpx.Response | None = None
     status: int | None = None
-    upstream_s = 0.0
+    sent = time.perf_counter()
     try:
-        sent = time.perf_counter()
-        try:
-            answer = await app.state.http.post(
-                f"{model.url}{ROUTES[route]}",
-                content=body,
-                headers={"content-type": content_type, "x-request-id": request_id},
-            )
-        except httpx.TimeoutException:
-            status = 504
-            raise HTTPException(504, f"model {name!r} did not answer in time") from None
-        except httpx.HTTPError as exc:
-            status = 502
-            raise HTTPException(502, f"model {name!r} unreachable: {type(exc).__name__}") from None
-        upstream_s = time.perf_counter() - sent
+        answer = await forward(app, model, route, body, content_type, request_id)
         status = answer.status_code
-    finally:
-        await settle(app, hold, status)
+    except HTTPException as exc:
+        status = exc.status_code
+        raise
+    finally:  # also on CancelledError: a client that went away is released, never charged
+        upstream_s = time.perf_counter() - sent
+        stored = None
+        if claim is not None and answer is not None:
+            stored = ledger.Answer(status, answer.headers.get("content-type"), answer.content)
+        await settle(app, hold, status, stored)
     charge = hold.amount if 200 <= status < 300 else 0
     overhead_ms = (time.perf_counter() - start - upstream_s) * 1000
     headers = {
