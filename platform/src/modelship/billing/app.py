@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from modelship import ledger
 from modelship.billing import accounts_api, authorize, gateway, reports
 from modelship.billing.auth import CallerCache
+from modelship.billing.ratelimit import RateLimiter
 from modelship.billing.upstream import Upstream
 from modelship.db import make_engine, session_factory, upgrade_if_empty
 from modelship.keys import install_bootstrap_key
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     s, ledger.ensure_account(s, ADMIN, "admin"), settings.admin_key
                 )
         app.state.callers = CallerCache(settings.key_cache_s)
+        app.state.limiter = RateLimiter(settings.rate_limit_per_s)
         app.state.owner_ids = {}  # owner name -> account id (accounts are never deleted)
         app.state.registry = Registry(settings.models, settings.discovery)
         await app.state.registry.refresh()

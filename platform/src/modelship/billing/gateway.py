@@ -57,7 +57,10 @@ def admit_from_memory(app, key: str, name: str):
 
 
 async def admit_caller(app, key: str, name: str):
-    return admit_from_memory(app, key, name) or await run_in_threadpool(admit, app, key, name)
+    """Caller, model and owner id of a call within its key's rate (else a 429)."""
+    admitted = admit_from_memory(app, key, name) or await run_in_threadpool(admit, app, key, name)
+    app.state.limiter.check(admitted[0].key_id)
+    return admitted
 
 
 def _hold(app, hold: ledger.HoldRequest) -> int | None:
