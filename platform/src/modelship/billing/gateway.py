@@ -11,7 +11,6 @@ import contextlib
 import time
 import uuid
 
-import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,7 @@ from modelship.billing import idempotency
 from modelship.billing.accounts_api import can_use
 from modelship.billing.auth import bearer, caller_of, unauthorized
 from modelship.billing.rows import BodyError, count_rows
+from modelship.billing.upstream import Answer, UpstreamError, UpstreamTimeout
 from modelship.db.models import Balance
 from modelship.money import format_amount
 
@@ -118,19 +118,18 @@ async def settle(
     await asyncio.shield(asyncio.ensure_future(job))
 
 
-async def forward(app, model, route, body, content_type, request_id) -> httpx.Response:
+async def forward(app, model, route, body, content_type, request_id) -> Answer:
     """The model's answer, or a 504 (no answer in time) / 502 (unreachable)."""
     try:
         return await app.state.http.post(
             f"{model.url}{ROUTES[route]}",
-            content=body,
-            headers={"content-type": content_type, "x-request-id": request_id},
+            body,
+            {"Content-Type": content_type, "X-Request-ID": request_id},
         )
-    except httpx.TimeoutException:
+    except UpstreamTimeout:
         raise HTTPException(504, f"model {model.name!r} did not answer in time") from None
-    except httpx.HTTPError as exc:
-        detail = f"model {model.name!r} unreachable: {type(exc).__name__}"
-        raise HTTPException(502, detail) from None
+    except UpstreamError as exc:
+        raise HTTPException(502, f"model {model.name!r} unreachable: {exc}") from None
 
 
 async def metered(name: str, route: str, request: Request) -> Response:
@@ -161,7 +160,7 @@ async def metered(name: str, route: str, request: Request) -> Response:
         return replay
     if refusal is not None:
         return refusal
-    answer: httpx.Response | None = None
+    answer: Answer | None = None
     status: int | None = None
     sent = time.perf_counter()
     try:
@@ -174,7 +173,7 @@ async def metered(name: str, route: str, request: Request) -> Response:
         upstream_s = time.perf_counter() - sent
         stored = None
         if claim is not None and answer is not None:
-            stored = ledger.Answer(status, answer.headers.get("content-type"), answer.content)
+            stored = ledger.Answer(status, answer.content_type, answer.content)
         await settle(app, hold, status, stored)
     charge = hold.amount if 200 <= status < 300 else 0
     overhead_ms = (time.perf_counter() - start - upstream_s) * 1000
@@ -187,7 +186,7 @@ async def metered(name: str, route: str, request: Request) -> Response:
         answer.content,
         status_code=status,
         headers=headers,
-        media_type=answer.headers.get("content-type"),
+        media_type=answer.content_type,
     )
 
 
