@@ -153,7 +153,9 @@ async def metered(name: str, route: str, request: Request) -> Response:
     hold = hold_request(caller, model, owner_id, route, rows, request_id, claim)
     try:
         refusal = await reserve(app, hold)
-    except IntegrityError:  # a concurrent call claimed the key first
+    except IntegrityError:  # with a key: a concurrent call claimed it first
+        if claim is None:
+            raise
         replay = await run_in_threadpool(idempotency.stored, app.state.db, caller.id, *claim)
         if replay is None:  # it failed and freed the key meanwhile: the client may retry
             raise HTTPException(409, "idempotency-key: a call with this key just ran") from None
