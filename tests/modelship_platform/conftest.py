@@ -7,8 +7,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
+from modelship.billing.app import create_app
 from modelship.db import make_engine, session_factory, upgrade
+from modelship.settings import Settings
 from sqlalchemy import text
 
 from modelship_platform.postgres import postgres_server
@@ -64,3 +67,25 @@ def db(engine):
 def upstreams():
     with serve_in_thread(instant_app(PUBLIC)) as a, serve_in_thread(instant_app(PRIVATE)) as b:
         yield [a, b]
+
+
+ADMIN = "admin-secret-for-tests"
+
+
+@pytest.fixture
+def settings(database_url, upstreams):
+    return Settings(
+        database_url=database_url,
+        models=upstreams,
+        admin_key=ADMIN,
+        request_timeout_s=1.0,
+        hold_ttl_s=60,
+    )
+
+
+@pytest.fixture
+def gateway(settings):
+    with serve_in_thread(create_app(settings)) as url:
+        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
+        yield url, admin
+        admin.close()

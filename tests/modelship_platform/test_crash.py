@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from modelship_platform.postgres import free_port
 from modelship_platform.test_gateway import ADMIN, consumer
+from modelship_platform.upstream import wait_until_up
 
 SCRIPT = Path(sys.executable).parent / "modelship"
 
@@ -35,14 +36,12 @@ def _start(database_url, models, port, ttl_s):
         [str(SCRIPT), "billing"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/health/live").status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("modelship billing did not start")
+    try:
+        wait_until_up(f"{url}/health/live", proc, timeout_s=30)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, url
 
 
 def test_sigkill_then_sweep(database_url, upstreams):

@@ -12,31 +12,9 @@ from asgi_lifespan import LifespanManager
 from modelship.billing.app import create_app
 from modelship.db import make_engine, session_factory
 from modelship.db.models import Hold
-from modelship.settings import Settings
 from sqlalchemy import select
 
-from modelship_platform.upstream import serve_in_thread
-
-ADMIN = "admin-secret-for-tests"
-
-
-@pytest.fixture
-def settings(database_url, upstreams):
-    return Settings(
-        database_url=database_url,
-        models=upstreams,
-        admin_key=ADMIN,
-        request_timeout_s=1.0,
-        hold_ttl_s=60,
-    )
-
-
-@pytest.fixture
-def gateway(settings):
-    with serve_in_thread(create_app(settings)) as url:
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
-        yield url, admin
-        admin.close()
+from modelship_platform.conftest import ADMIN
 
 
 def consumer(url, admin, name="alice", amount="1.00"):

@@ -139,3 +139,13 @@ def test_keys_hashed_and_revocable(db):
         stored.revoked_at = ledger.now()
     with db() as s:
         assert authenticate(s, key) is None
+
+
+def test_owner_calling_its_own_model_pays_the_platform_part(db):
+    """Consumer and owner are one account: one leg for it, and the books still balance."""
+    owner, _ = _accounts(db, funds=10)
+    rid, ok = _hold(db, owner, owner, 7)
+    assert ok and ledger.capture(db, rid, SHARE) is True
+    assert _balance(db, owner) == (8, 0)  # paid 7, earned 5 back: the platform kept 2
+    with db() as s:
+        assert ledger.books(s) == {"balanced": True, "debits": 12, "credits": 12, "open_holds": 0}

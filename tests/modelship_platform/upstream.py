@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -88,3 +90,19 @@ def serve_in_thread(app, **config):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 120) -> None:
+    """Until ``url`` answers 200; raises when ``process`` exits first or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while not _answers_200(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer 200 (exit code {process.poll()})")
+        time.sleep(0.1)

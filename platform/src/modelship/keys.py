@@ -28,8 +28,8 @@ def create_key(s: Session, account_id: int) -> tuple[str, str]:
     return f"ms_{prefix}_{secret}", prefix
 
 
-def authenticate(s: Session, key: str) -> Account | None:
-    """The account of a valid, unrevoked key, else None."""
+def verify(s: Session, key: str) -> tuple[Account, int] | None:
+    """The account and key id of a valid, unrevoked key, else None."""
     tag, prefix, secret = (key.split("_", 2) + ["", ""])[:3]
     if tag != "ms" or not secret:
         prefix, secret = BOOTSTRAP_PREFIX, key  # the admin key of the settings
@@ -42,7 +42,13 @@ def authenticate(s: Session, key: str) -> Account | None:
         return None
     api_key, account = row
     salt, digest = api_key.hash.split("$", 1)
-    return account if hmac.compare_digest(digest, _digest(salt, secret)) else None
+    return (account, api_key.id) if hmac.compare_digest(digest, _digest(salt, secret)) else None
+
+
+def authenticate(s: Session, key: str) -> Account | None:
+    """The account of a valid, unrevoked key, else None."""
+    found = verify(s, key)
+    return found[0] if found else None
 
 
 BOOTSTRAP_PREFIX = "bootstrap"

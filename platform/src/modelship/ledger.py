@@ -9,16 +9,26 @@ capture writes consumer debit = owner credit + platform credit.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from modelship.db.models import Account, Balance, Hold, LedgerEntry, Topup
+from modelship.db.models import (
+    Account,
+    ApiKey,
+    Balance,
+    Hold,
+    IdempotentAnswer,
+    LedgerEntry,
+    Topup,
+)
 from modelship.money import split
+from modelship.transfer import apply, move
 
 PLATFORM = "modelship-platform"  # the platform's revenue account
 FUNDING = "modelship-funding"  # where top-ups come from (the money outside the books)
@@ -47,12 +57,29 @@ def ensure_account(s: Session, name: str, role: str, email: str | None = None) -
     return account.id
 
 
-def _credit(s: Session, account_id: int, amount: int) -> None:
-    s.execute(
-        update(Balance)
-        .where(Balance.account_id == account_id)
-        .values(available=Balance.available + amount)
-    )
+_known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def known_account(s: Session, name: str, role: str) -> int:
+    """``ensure_account``, remembered per engine once the row is seen committed (accounts are
+    never deleted or renamed): the hot path skips the lookup."""
+    ids = _known.setdefault(s.get_bind(), {})
+    if name in ids:
+        return ids[name]
+    found = s.scalar(select(Account.id).where(Account.name == name))
+    if found is None:  # created in this transaction, which may yet roll back: not remembered
+        return ensure_account(s, name, role)
+    ids[name] = found
+    return found
+
+
+def platform_id(db: sessionmaker[Session]) -> int:
+    """The platform's revenue account (created on the first capture)."""
+    ids = _known.get(db.kw["bind"], {})
+    if PLATFORM in ids:
+        return ids[PLATFORM]
+    with db.begin() as s:
+        return known_account(s, PLATFORM, "system")
 
 
 def topup(db: sessionmaker[Session], account: str, amount: int, key: str) -> int:
@@ -83,8 +110,7 @@ def topup(db: sessionmaker[Session], account: str, amount: int, key: str) -> int
                     },
                 ],
             )
-            _credit(s, account_id, amount)
-            _credit(s, funding, -amount)
+            move(s, {account_id: (amount, 0), funding: (-amount, 0)})
             return amount
     except IntegrityError:
         with db() as s:
@@ -99,6 +125,14 @@ def topup(db: sessionmaker[Session], account: str, amount: int, key: str) -> int
             return first.amount
 
 
+BALANCES, HOLDS, LEDGER = Balance.__table__, Hold.__table__, LedgerEntry.__table__
+KEYS, ANSWERS = ApiKey.__table__, IdempotentAnswer.__table__
+
+
+class KeyRevoked(Exception):
+    """The caller's key was revoked (checked in the hold's own transaction)."""
+
+
 @dataclass(frozen=True)
 class HoldRequest:
     request_id: str
@@ -108,95 +142,144 @@ class HoldRequest:
     route: str
     rows: int
     amount: int
+    key_id: int | None = None  # when set, the hold also checks the key is not revoked
+    idempotency: tuple[str, str] | None = None  # (client key, body SHA-256): claimed with it
+
+
+B = bindparam
+# Built once (constructing SQLAlchemy statements costs more than running them); values are bound
+# under names that are no column's (a parameter named like a column would also set it).
+DEBIT = (
+    update(BALANCES)
+    .where(BALANCES.c.account_id == B("p_account_id"), BALANCES.c.available >= B("p_amount"))
+    .values(available=BALANCES.c.available - B("p_amount"), held=BALANCES.c.held + B("p_amount"))
+)
+DEBIT_IF_KEY_LIVE = DEBIT.where(
+    exists().where(KEYS.c.id == B("p_key_id"), KEYS.c.revoked_at.is_(None))
+)
+_SETTLE = update(HOLDS).where(HOLDS.c.request_id == B("p_request_id"), HOLDS.c.state == "pending")
+POST = _SETTLE.where(HOLDS.c.expires_at > B("p_at")).values(
+    state="posted", status_code=B("p_status_code"), settled_at=B("p_at")
+)
+VOID = _SETTLE.values(state="voided", status_code=B("p_status_code"), settled_at=B("p_at"))
+STORE_ANSWER = (
+    update(ANSWERS)
+    .where(ANSWERS.c.request_id == B("p_request_id"))
+    .values(
+        status_code=B("p_answer_status"), content_type=B("p_answer_type"), body=B("p_answer_body")
+    )
+)
+FREE_CLAIM = delete(ANSWERS).where(ANSWERS.c.request_id == B("p_request_id"))
+PENDING = select(HOLDS.c.account_id, HOLDS.c.owner_id, HOLDS.c.amount).where(
+    HOLDS.c.request_id == B("p_request_id"), HOLDS.c.state == "pending"
+)
 
 
 def hold(db: sessionmaker[Session], req: HoldRequest, ttl_s: float) -> bool:
-    """Reserve ``req.amount``; False when the balance is short (nothing written)."""
-    with db.begin() as s:
-        done = s.execute(
-            update(Balance)
-            .where(Balance.account_id == req.account_id, Balance.available >= req.amount)
-            .values(available=Balance.available - req.amount, held=Balance.held + req.amount)
-        )
-        if done.rowcount != 1:
-            return False
-        s.add(
-            Hold(
-                request_id=req.request_id,
-                account_id=req.account_id,
-                owner_id=req.owner_id,
-                model=req.model,
-                route=req.route,
-                rows=req.rows,
-                amount=req.amount,
-                state="pending",
-                created_at=now(),
-                expires_at=now() + timedelta(seconds=ttl_s),
-            )
-        )
-    return True
+    """Reserve ``req.amount``; False when the balance is short (nothing written).
+
+    Raises :class:`KeyRevoked` for a revoked key and ``IntegrityError`` when the idempotency
+    key is already claimed; in both cases nothing is written.
+    """
+    at = now()
+    pending = {
+        "request_id": req.request_id,
+        "account_id": req.account_id,
+        "owner_id": req.owner_id,
+        "model": req.model,
+        "route": req.route,
+        "rows": req.rows,
+        "amount": req.amount,
+        "state": "pending",
+        "created_at": at,
+        "expires_at": at + timedelta(seconds=ttl_s),
+    }
+    rows = [(HOLDS, [pending])]
+    if req.idempotency is not None:
+        key, body_sha256 = req.idempotency
+        claim = {"account_id": req.account_id, "key": key, "body_sha256": body_sha256}
+        rows.append((ANSWERS, [{**claim, "request_id": req.request_id, "created_at": at}]))
+    guard = DEBIT if req.key_id is None else DEBIT_IF_KEY_LIVE
+    params = {"p_account_id": req.account_id, "p_amount": req.amount, "p_key_id": req.key_id}
+    held = apply(db, guard, params, rows=rows)
+    if not held and req.key_id is not None:
+        with db() as s:
+            if s.scalar(select(KEYS.c.revoked_at).where(KEYS.c.id == req.key_id)):
+                raise KeyRevoked(req.key_id)
+    return held
 
 
-def _finish(
-    s: Session, request_id: str, state: str, status_code: int | None, unexpired: bool
-) -> Hold | None:
-    """Move a pending hold to ``state``; None when it was already settled (or expired)."""
-    cond = [Hold.request_id == request_id, Hold.state == "pending"]
-    if unexpired:
-        cond.append(Hold.expires_at > now())
-    done = s.execute(
-        update(Hold).where(*cond).values(state=state, status_code=status_code, settled_at=now())
-    )
-    if done.rowcount != 1:
-        return None
-    return s.get(Hold, request_id)
+def _pending(db: sessionmaker[Session], request_id: str):
+    """A hold's (account_id, owner_id, amount): written once at the hold, never changed."""
+    with db() as s:
+        return s.execute(PENDING, {"p_request_id": request_id}).first()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A 2xx answer stored under the client's idempotency key, replayed on a retry."""
+
+    status_code: int
+    content_type: str | None
+    body: bytes
 
 
 def capture(
-    db: sessionmaker[Session], request_id: str, owner_share: Decimal, status_code: int = 200
+    db: sessionmaker[Session],
+    request_id: str,
+    owner_share: Decimal,
+    status_code: int = 200,
+    answer: Answer | None = None,
+    held: tuple[int, int | None, int] | None = None,
 ) -> bool:
-    """Post a hold: consumer pays, owner and platform are credited. True only the first time."""
-    with db.begin() as s:
-        h = _finish(s, request_id, "posted", status_code, unexpired=True)
-        if h is None:
-            return False
-        owner_amount, platform_amount = split(h.amount, owner_share)
-        if h.owner_id is None:
-            owner_amount, platform_amount = 0, h.amount
-        platform = ensure_account(s, PLATFORM, "system")
-        s.execute(
-            update(Balance)
-            .where(Balance.account_id == h.account_id)
-            .values(held=Balance.held - h.amount)
-        )
-        legs = [(h.account_id, -h.amount), (platform, platform_amount)]
-        if h.owner_id is not None:
-            legs.append((h.owner_id, owner_amount))
-        transfer = f"capture:{request_id}"
-        s.execute(
-            insert(LedgerEntry),
-            [
-                {"transfer_id": transfer, "account_id": a, "amount": m, "kind": "capture"}
-                for a, m in legs
-            ],
-        )
-        for a, m in legs[1:]:
-            _credit(s, a, m)
-    return True
+    """Post a hold: consumer pays, owner and platform are credited. True only the first time.
+
+    ``held`` is the hold's (account_id, owner_id, amount) when the caller made it (the gateway):
+    one read fewer. Otherwise it is read from the hold row.
+    """
+    h = held or _pending(db, request_id)
+    if h is None:
+        return False
+    account_id, owner_id, amount = h
+    owner_amount, platform_amount = split(amount, owner_share)
+    if owner_id is None:
+        owner_amount, platform_amount = 0, amount
+    # One leg per account: an owner calling its own model pays only the platform's part.
+    legs = {account_id: -amount}
+    for a, m in ((platform_id(db), platform_amount), (owner_id, owner_amount)):
+        if a is not None:
+            legs[a] = legs.get(a, 0) + m
+    transfer = f"capture:{request_id}"
+    entries = [
+        {"transfer_id": transfer, "account_id": a, "amount": m, "kind": "capture"}
+        for a, m in legs.items()
+    ]
+    # The consumer's hold is spent (held - amount); its debit already left ``available``.
+    moves = {a: (m + amount, -amount) if a == account_id else (m, 0) for a, m in legs.items()}
+    params = {"p_request_id": request_id, "p_status_code": status_code, "p_at": now()}
+    extra = []
+    if answer is not None:
+        extra.append(STORE_ANSWER)
+        params |= {
+            "p_answer_status": answer.status_code,
+            "p_answer_type": answer.content_type,
+            "p_answer_body": answer.body,
+        }
+    return apply(db, POST, params, rows=[(LEDGER, entries)], moves=moves, extra=extra)
 
 
 def release(db: sessionmaker[Session], request_id: str, status_code: int | None = None) -> bool:
-    """Void a hold: the amount is available again. True only the first time."""
-    with db.begin() as s:
-        h = _finish(s, request_id, "voided", status_code, unexpired=False)
-        if h is None:
-            return False
-        s.execute(
-            update(Balance)
-            .where(Balance.account_id == h.account_id)
-            .values(available=Balance.available + h.amount, held=Balance.held - h.amount)
-        )
-    return True
+    """Void a hold: the amount is available again. True only the first time.
+
+    An idempotency key claimed by the call is freed: nothing was charged, a retry runs again.
+    """
+    h = _pending(db, request_id)
+    if h is None:
+        return False
+    account_id, _owner_id, amount = h
+    params = {"p_request_id": request_id, "p_status_code": status_code, "p_at": now()}
+    moves = {account_id: (amount, -amount)}
+    return apply(db, VOID, params, moves=moves, extra=[FREE_CLAIM])
 
 
 def sweep(db: sessionmaker[Session]) -> int:
@@ -209,7 +292,13 @@ def sweep(db: sessionmaker[Session]) -> int:
 
 
 def books(s: Session) -> dict[str, int | bool]:
-    """Debits, credits and open holds from the ledger rows; balances must agree with it."""
+    """Debits, credits and open holds from the ledger rows; balances must agree with it.
+
+    One snapshot: on PostgreSQL the queries run in a REPEATABLE READ transaction, else captures
+    committing between them would make balanced books look unbalanced.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     debits = -int(s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount < 0)) or 0)
     credits = int(s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount > 0)) or 0)
     open_holds = int(s.scalar(select(func.count()).where(Hold.state == "pending")) or 0)

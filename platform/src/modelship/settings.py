@@ -28,7 +28,24 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=30.0, gt=0)
     hold_ttl_s: float = Field(default=300.0, gt=0)
     registry_refresh_s: float = Field(default=30.0, gt=0)
-    rate_limit_per_s: float = Field(default=1000.0, gt=0)
+    rate_limit_per_s: float = Field(
+        default=1000.0,
+        gt=0,
+        description="gateway calls per second per API key (bursts of one second's worth); "
+        "above it a 429 with Retry-After. Counted per process",
+    )
+    workers: int = Field(
+        default=1, ge=1, le=64, description="uvicorn worker processes of `modelship billing`"
+    )
+    access_log: bool = Field(
+        default=False, description="log every request (a line per call costs the hot path)"
+    )
+    key_cache_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="seconds a verified key is remembered in memory (revocation still applies "
+        "at once: the hold checks the key)",
+    )
 
     @field_validator("models", mode="before")
     @classmethod

@@ -11,12 +11,14 @@ import contextlib
 import logging
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from modelship import ledger
 from modelship.billing import accounts_api, authorize, gateway, reports
+from modelship.billing.auth import CallerCache
+from modelship.billing.ratelimit import RateLimiter
+from modelship.billing.upstream import Upstream
 from modelship.db import make_engine, session_factory, upgrade_if_empty
 from modelship.keys import install_bootstrap_key
 from modelship.registry import Registry
@@ -51,10 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 install_bootstrap_key(
                     s, ledger.ensure_account(s, ADMIN, "admin"), settings.admin_key
                 )
+        app.state.callers = CallerCache(settings.key_cache_s)
+        app.state.limiter = RateLimiter(settings.rate_limit_per_s)
+        app.state.owner_ids = {}  # owner name -> account id (accounts are never deleted)
         app.state.registry = Registry(settings.models, settings.discovery)
         await app.state.registry.refresh()
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-        async with httpx.AsyncClient(timeout=settings.request_timeout_s, limits=limits) as http:
+        async with Upstream(settings.request_timeout_s) as http:
             app.state.http = http
             tasks = [
                 asyncio.create_task(app.state.registry.run(settings.registry_refresh_s)),
@@ -83,7 +87,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def serve(settings: Settings | None = None) -> None:
+    """Serve on ``HOST:PORT``; with ``WORKERS`` > 1 each worker builds its app from the
+    environment's settings (``create_app`` as a factory)."""
     import uvicorn
 
     settings = settings or get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "access_log": settings.access_log,
+    }
+    if settings.workers > 1:
+        uvicorn.run(
+            "modelship.billing.app:create_app", factory=True, workers=settings.workers, **options
+        )
+    else:
+        uvicorn.run(create_app(settings), **options)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from modelship import ledger
 from modelship.billing.auth import bearer, current_caller
-from modelship.billing.gateway import admit, reserve
+from modelship.billing.gateway import admit_caller, hold_request, reserve
 from modelship.db.models import Hold
 from modelship.money import format_amount
 
@@ -38,14 +38,14 @@ class SettleBody(BaseModel):
 @router.post("/authorize")
 async def authorize(body: AuthorizeBody, request: Request) -> JSONResponse:
     app = request.app
-    caller, model, owner_id = await run_in_threadpool(admit, app, bearer(request), body.model)
+    caller, model, owner_id = await admit_caller(app, bearer(request), body.model)
     request_id = uuid.uuid4().hex
-    refusal = await reserve(app, caller, model, owner_id, body.route, body.rows, request_id)
+    hold = hold_request(caller, model, owner_id, body.route, body.rows, request_id)
+    refusal = await reserve(app, hold)
     if refusal is not None:
         return refusal
-    amount = model.price_per_call + model.price_per_row * body.rows
     return JSONResponse(
-        {"request_id": request_id, "amount": format_amount(amount)},
+        {"request_id": request_id, "amount": format_amount(hold.amount)},
         headers={"X-Request-ID": request_id},
     )
 

@@ -7,18 +7,21 @@ task with ``asyncio.CancelledError`` (not an ``Exception``), and the hold is sti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 
-import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from modelship import ledger
+from modelship.billing import idempotency
 from modelship.billing.accounts_api import can_use
-from modelship.billing.auth import bearer, caller_of
+from modelship.billing.auth import bearer, caller_of, unauthorized
 from modelship.billing.rows import BodyError, count_rows
+from modelship.billing.upstream import Answer, UpstreamError, UpstreamTimeout
 from modelship.db.models import Balance
 from modelship.money import format_amount
 
@@ -34,85 +37,147 @@ def admit(app, key: str, name: str):
         if model is None or not can_use(s, caller, model):
             raise HTTPException(404, f"no model {name!r}")
         owner_id = ledger.ensure_account(s, model.terms.owner, "owner")
+    app.state.callers.put(key, caller)
+    app.state.owner_ids[model.terms.owner] = owner_id
     return caller, model, owner_id
 
 
-async def reserve(app, caller, model, owner_id, route, rows, request_id) -> JSONResponse | None:
-    """Hold the price; None when held, else the 402 answer. Safe against cancellation."""
-    amount = model.price_per_call + model.price_per_row * rows
-    hold = ledger.HoldRequest(request_id, caller.id, owner_id, model.name, route, rows, amount)
-    holding = asyncio.ensure_future(
-        run_in_threadpool(ledger.hold, app.state.db, hold, app.state.settings.hold_ttl_s)
-    )
-    try:
-        held = await asyncio.shield(holding)
-    except asyncio.CancelledError:  # gone while holding: the hold may still commit
-        if await holding:
-            await _settle(app, request_id, None)
-        raise
-    if held:
+def admit_from_memory(app, key: str, name: str):
+    """``admit`` without the database when the key was verified lately and the model needs no
+    grant; None when only the database can tell. Revocation is checked by the hold."""
+    caller = app.state.callers.get(key)
+    model = app.state.registry.get(name)
+    if caller is None or model is None:
+        return None
+    owner = model.terms.owner
+    if not (model.terms.visibility == "public" or caller.admin or owner == caller.name):
+        return None
+    owner_id = app.state.owner_ids.get(owner)
+    return None if owner_id is None else (caller, model, owner_id)
+
+
+async def admit_caller(app, key: str, name: str):
+    """Caller, model and owner id of a call within its key's rate (else a 429)."""
+    admitted = admit_from_memory(app, key, name) or await run_in_threadpool(admit, app, key, name)
+    app.state.limiter.check(admitted[0].key_id)
+    return admitted
+
+
+def _hold(app, hold: ledger.HoldRequest) -> int | None:
+    """None when held, else the available balance (for the 402)."""
+    if ledger.hold(app.state.db, hold, app.state.settings.hold_ttl_s):
         return None
     with app.state.db() as s:
-        available = s.get(Balance, caller.id).available
+        return s.get(Balance, hold.account_id).available
+
+
+def hold_request(caller, model, owner_id, route, rows, request_id, idempotency=None):
+    amount = model.price_per_call + model.price_per_row * rows
+    return ledger.HoldRequest(
+        request_id, caller.id, owner_id, model.name, route, rows, amount, caller.key_id, idempotency
+    )
+
+
+async def reserve(app, hold: ledger.HoldRequest) -> JSONResponse | None:
+    """Hold the price; None when held, else the 402 answer. Safe against cancellation."""
+    holding = asyncio.ensure_future(run_in_threadpool(_hold, app, hold))
+    try:
+        available = await asyncio.shield(holding)
+    except asyncio.CancelledError:  # gone while holding: the hold may still commit
+        with contextlib.suppress(Exception):
+            if await holding is None:
+                await settle(app, hold, None)
+        raise
+    except ledger.KeyRevoked:
+        app.state.callers.forget(hold.key_id)
+        raise unauthorized() from None
+    if available is None:
+        return None
     return JSONResponse(
         {
             "detail": "balance too low for this call",
-            "price": format_amount(amount),
+            "price": format_amount(hold.amount),
             "available": format_amount(available),
         },
         status_code=402,
-        headers={"X-Request-ID": request_id},
+        headers={"X-Request-ID": hold.request_id},
     )
 
 
-async def _settle(app, request_id: str, status: int | None) -> None:
-    ok = status is not None and 200 <= status < 300
-    if ok:
-        job = run_in_threadpool(
-            ledger.capture, app.state.db, request_id, app.state.settings.owner_share, status
-        )
+async def settle(
+    app, hold: ledger.HoldRequest, status: int | None, answer: ledger.Answer | None = None
+) -> None:
+    """Capture on 2xx, release otherwise; shielded, so a cancelled call still settles."""
+    db, rid = app.state.db, hold.request_id
+    if status is not None and 200 <= status < 300:
+        held = (hold.account_id, hold.owner_id, hold.amount)
+        share = app.state.settings.owner_share
+        job = run_in_threadpool(ledger.capture, db, rid, share, status, answer, held)
     else:
-        job = run_in_threadpool(ledger.release, app.state.db, request_id, status)
+        job = run_in_threadpool(ledger.release, db, rid, status)
     await asyncio.shield(asyncio.ensure_future(job))
+
+
+async def forward(app, model, route, body, content_type, request_id) -> Answer:
+    """The model's answer, or a 504 (no answer in time) / 502 (unreachable)."""
+    try:
+        return await app.state.http.post(
+            f"{model.url}{ROUTES[route]}",
+            body,
+            {"Content-Type": content_type, "X-Request-ID": request_id},
+        )
+    except UpstreamTimeout:
+        raise HTTPException(504, f"model {model.name!r} did not answer in time") from None
+    except UpstreamError as exc:
+        raise HTTPException(502, f"model {model.name!r} unreachable: {exc}") from None
 
 
 async def metered(name: str, route: str, request: Request) -> Response:
     start = time.perf_counter()
     app = request.app
     key = bearer(request)
-    caller, model, owner_id = await run_in_threadpool(admit, app, key, name)
+    caller, model, owner_id = await admit_caller(app, key, name)
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json")
     try:
         rows = count_rows(route, content_type, body)
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None
-    amount = model.price_per_call + model.price_per_row * rows
+    claim = None
+    if (idem_key := idempotency.key_of(request)) is not None:
+        claim = (idem_key, idempotency.fingerprint(name, route, body))
+        replay = await run_in_threadpool(idempotency.stored, app.state.db, caller.id, *claim)
+        if replay is not None:
+            return replay
     request_id = uuid.uuid4().hex
-    refusal = await reserve(app, caller, model, owner_id, route, rows, request_id)
+    hold = hold_request(caller, model, owner_id, route, rows, request_id, claim)
+    try:
+        refusal = await reserve(app, hold)
+    except IntegrityError:  # with a key: a concurrent call claimed it first
+        if claim is None:
+            raise
+        replay = await run_in_threadpool(idempotency.stored, app.state.db, caller.id, *claim)
+        if replay is None:  # it failed and freed the key meanwhile: the client may retry
+            raise HTTPException(409, "idempotency-key: a call with this key just ran") from None
+        return replay
     if refusal is not None:
         return refusal
+    answer: Answer | None = None
     status: int | None = None
-    upstream_s = 0.0
+    sent = time.perf_counter()
     try:
-        sent = time.perf_counter()
-        try:
-            answer = await app.state.http.post(
-                f"{model.url}{ROUTES[route]}",
-                content=body,
-                headers={"content-type": content_type, "x-request-id": request_id},
-            )
-        except httpx.TimeoutException:
-            status = 504
-            raise HTTPException(504, f"model {name!r} did not answer in time") from None
-        except httpx.HTTPError as exc:
-            status = 502
-            raise HTTPException(502, f"model {name!r} unreachable: {type(exc).__name__}") from None
-        upstream_s = time.perf_counter() - sent
+        answer = await forward(app, model, route, body, content_type, request_id)
         status = answer.status_code
-    finally:
-        await _settle(app, request_id, status)
-    charge = amount if 200 <= status < 300 else 0
+    except HTTPException as exc:
+        status = exc.status_code
+        raise
+    finally:  # also on CancelledError: a client that went away is released, never charged
+        upstream_s = time.perf_counter() - sent
+        stored = None
+        if claim is not None and answer is not None:
+            stored = ledger.Answer(status, answer.content_type, answer.content)
+        await settle(app, hold, status, stored)
+    charge = hold.amount if 200 <= status < 300 else 0
     overhead_ms = (time.perf_counter() - start - upstream_s) * 1000
     headers = {
         "X-Request-ID": request_id,
@@ -123,7 +188,7 @@ async def metered(name: str, route: str, request: Request) -> Response:
         answer.content,
         status_code=status,
         headers=headers,
-        media_type=answer.headers.get("content-type"),
+        media_type=answer.content_type,
     )
 
 

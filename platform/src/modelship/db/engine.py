@@ -32,7 +32,10 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it is a round trip per checkout. A connection the server dropped fails its
+    # statement (nothing written: every ledger step is atomic) and SQLAlchemy then discards the
+    # whole pool; recycling bounds how stale a pooled connection can get.
+    return create_engine(url, pool_size=20, max_overflow=20, pool_recycle=300)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
