@@ -22,7 +22,7 @@ COMMON = {
     "argocd/manifests/serviceaccount.yaml",
     "tests/__init__.py", "tests/conftest.py", "tests/model/__init__.py",
     "tests/service/__init__.py", "tests/service/conftest.py", "tests/service/models.py",
-    "tests/service/test_batching.py", "tests/service/test_batching_policy.py",
+    "tests/service/test_microbatch.py", "tests/service/test_microbatch_policy.py",
     "tests/service/test_bump_image_tag.py", "tests/service/test_docs.py",
     "tests/service/test_errors.py", "tests/service/test_hostile_input.py",
     "tests/service/test_invocations.py", "tests/service/test_limits.py",
@@ -34,9 +34,10 @@ COMMON = {
 }  # fmt: skip
 #: The service's modules (the example's files come from the hook's EXAMPLES).
 MODULES = (
-    "__init__", "api", "batching", "errors", "health", "http_limits", "invocations", "logs",
-    "metrics", "model", "outputs", "predict", "predictor", "register", "responses", "schema",
-    "score_files", "serve", "settings", "training_data", "validation",
+    "__init__", "api", "card", "errors", "http_limits", "logs", "metrics", "microbatch",
+    "model", "outputs", "predictor", "register", "responses", "schema", "score_files", "serve",
+    "settings", "training_data", "validation", "routes/__init__", "routes/health",
+    "routes/invocations", "routes/predict",
 )  # fmt: skip
 POST_GEN = import_hook_module("post_gen_project")
 

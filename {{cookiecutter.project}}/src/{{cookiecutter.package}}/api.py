@@ -9,14 +9,14 @@ from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from .errors import install_error_handlers
-from .health import build_health_router
 from .http_limits import BodyLimit
-from .invocations import build_invocations_router
 from .logs import RequestIdMiddleware, configure_logging
 from .metrics import MODEL_INFO, instrument
 from .model import ServedModel, load_model
-from .predict import build_predict_router
 from .predictor import Predictor
+from .routes.health import build_health_router
+from .routes.invocations import build_invocations_router
+from .routes.predict import build_predict_router
 from .schema import exact_integer_bounds
 from .settings import Settings, get_settings
 from .validation import InputLimits

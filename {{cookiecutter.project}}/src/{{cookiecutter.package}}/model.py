@@ -54,6 +54,8 @@ def _configure_mlflow(settings: Settings) -> None:
     # An unreachable tracking server should fail the start quickly, not after minutes of retries.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    # MLflow draws download progress bars whenever tqdm is installed: not in JSON-line logs.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_registry_uri(settings.mlflow_registry_uri or settings.mlflow_tracking_uri)
 

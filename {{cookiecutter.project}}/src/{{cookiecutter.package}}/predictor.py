@@ -9,9 +9,8 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
 
-from .batching import BatchingPolicy, MicroBatcher, batching_policy
+from .card import read_card
 from .errors import InvalidInput, PredictionFailed, PredictionTimeout
-from .health import read_card
 from .metrics import (
     MODEL_CALL_ROWS,
     MODEL_CALLS,
@@ -20,6 +19,7 @@ from .metrics import (
     PREDICTION_ROWS,
     PREDICTIONS,
 )
+from .microbatch import BatchingPolicy, MicroBatcher, batching_policy
 from .model import ServedModel
 from .schema import count_rows
 from .settings import Settings

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from {{ cookiecutter.package }}.batching import batching_policy
+from {{ cookiecutter.package }}.microbatch import batching_policy
 
 from tests.service.models import RECORD
 

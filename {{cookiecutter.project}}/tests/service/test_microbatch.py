@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from {{ cookiecutter.package }}.batching import MicroBatcher
+from {{ cookiecutter.package }}.microbatch import MicroBatcher
 
 from tests.service.models import classifier_rows
 

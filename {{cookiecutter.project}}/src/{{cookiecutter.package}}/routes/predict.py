@@ -10,13 +10,13 @@ from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from .errors import BadInput, TooManyRows, UnsupportedMediaType
-from .model import ServedModel
-from .outputs import answer_rows
-from .predictor import Predictor
-from .responses import JSONBytes
-from .schema import build_record_model, records_to_input
-from .validation import InputLimits
+from ..errors import BadInput, TooManyRows, UnsupportedMediaType
+from ..model import ServedModel
+from ..outputs import answer_rows
+from ..predictor import Predictor
+from ..responses import JSONBytes
+from ..schema import build_record_model, records_to_input
+from ..validation import InputLimits
 
 
 class ModelRef(BaseModel):

@@ -1,35 +1,17 @@
 """`GET /health/live`, `GET /health/ready` and `GET /info`."""
 
 import json
-from pathlib import Path
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 
-from .batching import BatchingPolicy
-from .model import ServedModel
-from .responses import JSONBytes
-from .settings import Settings
+from ..card import card_matches, read_card
+from ..microbatch import BatchingPolicy
+from ..model import ServedModel
+from ..responses import JSONBytes
+from ..settings import Settings
 
 LIVE, READY = "/health/live", "/health/ready"
-
-
-def read_card(path: Path) -> dict[str, Any] | None:
-    """The model card (catalog-info.yaml), or None when the file is not there."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-
-
-def card_matches(card: dict[str, Any] | None, model: ServedModel) -> bool | None:
-    """Whether the card describes the model served (its registered model name), None without
-    a card: a repo serving another model than its card's says so instead of passing it off."""
-    if not card:
-        return None
-    annotations = (card.get("metadata") or {}).get("annotations") or {}
-    return annotations.get("modelship.io/registered-model") == model.name
 
 
 def model_info(model: ServedModel, settings: Settings, batching: BatchingPolicy) -> dict[str, Any]:

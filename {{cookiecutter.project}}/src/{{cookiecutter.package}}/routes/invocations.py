@@ -16,11 +16,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 from mlflow.types import DataType
 
-from .errors import BadInput, InvalidInput, TooManyRows, UnsupportedMediaType
-from .model import ServedModel
-from .predictor import Predictor
-from .schema import NUMERIC_TYPES, count_rows
-from .validation import (
+from ..errors import BadInput, InvalidInput, TooManyRows, UnsupportedMediaType
+from ..model import ServedModel
+from ..predictor import Predictor
+from ..schema import NUMERIC_TYPES, count_rows
+from ..validation import (
     VALUE_RANGES,
     InputLimits,
     check_input,

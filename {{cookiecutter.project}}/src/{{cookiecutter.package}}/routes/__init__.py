@@ -1,0 +1,1 @@
+"""The HTTP routes: predictions (`predict`), MLflow's protocol (`invocations`), health and info."""
