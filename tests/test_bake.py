@@ -99,7 +99,7 @@ def test_settings_defaults_come_from_the_answers(baked) -> None:
     settings = (project / "src").glob("*/settings.py")
     text = next(settings).read_text(encoding="utf-8")
     assert f"WORKERS = {answers.get('workers', '2')}" in text
-    assert f"MAX_BATCH_ROWS = {answers.get('max_batch_rows', '1000')}" in text
+    assert f"MAX_REQUEST_ROWS = {answers.get('max_batch_rows', '1000')}" in text
     name = answers.get("mlflow_model_name", answers.get("project", "fraud-detector"))
     assert re.search(rf'^MODEL_NAME = "{re.escape(name)}"$', text, flags=re.MULTILINE)
 

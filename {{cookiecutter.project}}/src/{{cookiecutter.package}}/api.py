@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, model: ServedModel | None = Non
     )
     app.state.ready = False
     limits = InputLimits(settings.allow_nan, settings.max_string_length)
-    rows = settings.max_batch_rows
+    rows = settings.max_request_rows
     app.include_router(build_predict_router(model, predictor, rows, limits))
     app.include_router(build_invocations_router(model, predictor, rows, limits))
     app.include_router(build_health_router(model, settings, predictor.batching))

@@ -3,18 +3,22 @@
 The defaults come from the answers given when this repo was generated; the environment wins.
 """
 
+import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MODEL_NAME = "{{ cookiecutter.mlflow_model_name }}"
 MODEL_ALIAS = "{{ cookiecutter.mlflow_model_alias }}"
 WORKERS = {{ cookiecutter.workers | int }}
 REQUEST_TIMEOUT_S = {{ cookiecutter.request_timeout_s | int }}
-MAX_BATCH_ROWS = {{ cookiecutter.max_batch_rows | int }}
+MAX_REQUEST_ROWS = {{ cookiecutter.max_batch_rows | int }}
+#: Old setting names still read, for one release, with a DeprecationWarning.
+DEPRECATED_NAMES = {"max_batch_rows": "max_request_rows"}
 
 
 class Settings(BaseSettings):
@@ -23,6 +27,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _warn_of_old_names(cls, data: object) -> object:
+        if isinstance(data, dict):
+            given = {str(key).lower() for key in data} | {key.lower() for key in os.environ}
+            for old, new in DEPRECATED_NAMES.items():
+                if old in given:
+                    warnings.warn(
+                        f"{old.upper()} is deprecated: set {new.upper()} instead",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
+        return data
 
     model_uri: str = Field(
         f"models:/{MODEL_NAME}@{MODEL_ALIAS}",
@@ -40,8 +58,11 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(
         REQUEST_TIMEOUT_S, gt=0, description="Prediction timeout (504 above)."
     )
-    max_batch_rows: int = Field(
-        MAX_BATCH_ROWS, ge=1, description="Most rows per request (413 above)."
+    max_request_rows: int = Field(
+        MAX_REQUEST_ROWS,
+        ge=1,
+        validation_alias=AliasChoices("max_request_rows", "max_batch_rows"),
+        description="Most rows per request (413 above); MAX_BATCH_ROWS is its deprecated name.",
     )
     micro_batching: Literal["auto", "on", "off"] = Field(
         "auto",
@@ -50,7 +71,7 @@ class Settings(BaseSettings):
         "card's modelship.io/row-independent).",
     )
     max_batch_size: int = Field(
-        MAX_BATCH_ROWS, ge=1, description="Most rows in one model call (micro-batch)."
+        MAX_REQUEST_ROWS, ge=1, description="Most rows in one model call (micro-batch)."
     )
     max_batch_delay_ms: float = Field(2.0, ge=0, description="Longest wait to fill a micro-batch.")
     max_body_bytes: int | None = Field(
@@ -88,8 +109,8 @@ class Settings(BaseSettings):
 
     @property
     def body_limit(self) -> int:
-        """MAX_BODY_BYTES, or a size that fits MAX_BATCH_ROWS rows of a few KiB each."""
-        return self.max_body_bytes or (1 << 20) + 4096 * self.max_batch_rows
+        """MAX_BODY_BYTES, or a size that fits MAX_REQUEST_ROWS rows of a few KiB each."""
+        return self.max_body_bytes or (1 << 20) + 4096 * self.max_request_rows
 
 
 @lru_cache

@@ -57,10 +57,10 @@ def test_malformed_bodies_get_a_clear_4xx(
 
 
 def test_more_rows_than_the_limit_is_413(classifier_uri: str, serve) -> None:
-    with serve(classifier_uri, max_batch_rows=3, max_batch_size=3) as client:
+    with serve(classifier_uri, max_request_rows=3, max_batch_size=3) as client:
         assert client.post("/predict/batch", json=[RECORD] * 3).status_code == 200
         response = client.post("/predict/batch", json=[RECORD] * 4)
-        assert response.status_code == 413 and "MAX_BATCH_ROWS=3" in response.json()["detail"]
+        assert response.status_code == 413 and "MAX_REQUEST_ROWS=3" in response.json()["detail"]
         invocations = client.post("/invocations", json={"dataframe_records": [RECORD] * 4})
         assert invocations.status_code == 413
 

@@ -14,6 +14,15 @@ def test_environment_and_dotenv_are_read(tmp_path, monkeypatch) -> None:
 
 
 def test_a_bad_setting_fails_at_start(monkeypatch) -> None:
-    monkeypatch.setenv("MAX_BATCH_ROWS", "0")
-    with pytest.raises(ValidationError, match="max_batch_rows"):
+    monkeypatch.setenv("MAX_REQUEST_ROWS", "0")
+    with pytest.raises(ValidationError, match="max_request_rows"):
         Settings(_env_file=None)
+
+
+def test_the_old_name_of_a_setting_still_works_with_a_warning(monkeypatch) -> None:
+    monkeypatch.setenv("MAX_BATCH_ROWS", "7")
+    with pytest.warns(DeprecationWarning, match="MAX_BATCH_ROWS is deprecated"):
+        assert Settings(_env_file=None).max_request_rows == 7
+    monkeypatch.setenv("MAX_REQUEST_ROWS", "9")  # the new name wins
+    with pytest.warns(DeprecationWarning):
+        assert Settings(_env_file=None).max_request_rows == 9

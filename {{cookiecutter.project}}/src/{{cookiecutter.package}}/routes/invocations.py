@@ -152,7 +152,7 @@ def build_invocations_router(
         call = parse_invocation(await request.body(), content_type, model, limits)
         rows = count_rows(call.data)
         if rows > max_rows:
-            raise TooManyRows(f"{rows} rows is more than MAX_BATCH_ROWS={max_rows}")
+            raise TooManyRows(f"{rows} rows is more than MAX_REQUEST_ROWS={max_rows}")
         if not call.checked:
             check_input(call.data, schema, limits)
         batchable = isinstance(call.data, pd.DataFrame) and call.params is None

@@ -114,7 +114,7 @@ def build_predict_router(
         else:
             raise UnsupportedMediaType(f"use application/json or text/csv, not {media!r}")
         if len(rows) > max_rows:
-            raise TooManyRows(f"{len(rows)} rows is more than MAX_BATCH_ROWS={max_rows}")
+            raise TooManyRows(f"{len(rows)} rows is more than MAX_REQUEST_ROWS={max_rows}")
         if not rows:
             raise RequestValidationError(
                 [{"type": "too_short", "loc": ("body",), "msg": "at least one record is needed"}]
