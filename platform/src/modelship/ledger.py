@@ -298,6 +298,8 @@ def books(s: Session) -> dict[str, int | bool]:
     committing between them would make balanced books look unbalanced.
     """
     if s.get_bind().dialect.name == "postgresql":
+        if s.in_transaction():  # the level of a transaction is set before its first statement
+            s.commit()
         s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     debits = -int(s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount < 0)) or 0)
     credits = int(s.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.amount > 0)) or 0)
