@@ -30,12 +30,8 @@ def check_answers(answers: Mapping[str, object]) -> str:
         sys.path.insert(0, str(HOOKS_DIR))
     import answer_rules
 
-    problems = answer_rules.validate_answers(answers)
-    if not problems:
+    if not answer_rules.report_problems(answers):
         return "ok"
-    for line in problems:
-        print(line, file=sys.stderr)
-    print(f"{len(problems)} invalid answer(s); nothing was generated.", file=sys.stderr)
     from cookiecutter.exceptions import FailedHookException
 
     raise FailedHookException("cookiecutter stopped on the answers above (exit status 1)")

@@ -391,3 +391,12 @@ def validate_answers(answers: Mapping[str, object]) -> list[str]:
     if not invalid & set(NETWORK_CHECKS):  # the rules between them need each one valid
         problems += [problem_line(n, answers.get(n), why) for n, why in network_problems(answers)]
     return problems
+
+
+def report_problems(answers: Mapping[str, object]) -> bool:
+    """Print every problem of ``answers`` to stderr, then how many; True when there were any."""
+    problems = validate_answers(answers)
+    if problems:
+        summary = f"{len(problems)} invalid answer(s); nothing was generated."
+        print(*problems, summary, sep="\n", file=sys.stderr)
+    return bool(problems)

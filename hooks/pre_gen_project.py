@@ -85,13 +85,7 @@ def main(answers_json: str = ANSWERS_JSON) -> int:
             file=sys.stderr,
         )
         return 1
-    problems = load_rules(hooks_dir).validate_answers(answers)
-    for line in problems:
-        print(line, file=sys.stderr)
-    if problems:
-        print(f"{len(problems)} invalid answer(s); nothing was generated.", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if load_rules(hooks_dir).report_problems(answers) else 0
 
 
 if __name__ == "__main__":

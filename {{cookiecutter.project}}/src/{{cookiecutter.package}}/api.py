@@ -6,13 +6,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from starlette.concurrency import run_in_threadpool
 
+from .card import read_card
 from .errors import install_error_handlers
 from .http_limits import BodyLimit
 from .logs import RequestIdMiddleware, configure_logging
 from .metrics import MODEL_INFO, instrument
-from .model import ServedModel, load_model
+from .model import ServedModel, load_model, warm_up
 from .predictor import Predictor
 from .routes.health import build_health_router
 from .routes.invocations import build_invocations_router
@@ -24,22 +24,19 @@ from .validation import InputLimits
 log = logging.getLogger(__name__)
 
 
-def _warm_up(model: ServedModel) -> None:
-    """Score the input example once, so the first caller does not pay for lazy set-up."""
-    if model.input_example is not None:
-        model.predict(model.input_example)
-
-
 def create_app(settings: Settings | None = None, model: ServedModel | None = None) -> FastAPI:
     """The service for `model` (loaded from `settings.model_uri` when not given: fail fast)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     model = model or load_model(settings)
-    predictor = Predictor(model, settings)
+    # Here, not in the lifespan: `serve` builds the app before it forks the workers, so what
+    # the first prediction loads is shared by them, and the first caller does not pay for it.
+    warm_up(model)
+    card = read_card(settings.card_path)
+    predictor = Predictor(model, settings, card)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(_warm_up, model)
         MODEL_INFO.labels(model.name, model.version).set(1)
         app.state.ready = True
         yield
@@ -58,7 +55,7 @@ def create_app(settings: Settings | None = None, model: ServedModel | None = Non
     rows = settings.max_request_rows
     app.include_router(build_predict_router(model, predictor, rows, limits))
     app.include_router(build_invocations_router(model, predictor, rows, limits))
-    app.include_router(build_health_router(model, settings, predictor.batching))
+    app.include_router(build_health_router(model, settings, predictor.batching, card))
     generate_openapi = app.openapi
     app.openapi = lambda: exact_integer_bounds(generate_openapi())  # type: ignore[method-assign]
     install_error_handlers(app)

@@ -9,7 +9,6 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from starlette.concurrency import run_in_threadpool
 
-from .card import read_card
 from .errors import InvalidInput, PredictionFailed, PredictionTimeout
 from .metrics import (
     MODEL_CALL_ROWS,
@@ -31,11 +30,11 @@ _SCHEMA_ERROR_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST"}
 class Predictor:
     """The one way routes call the model: `await predictor.predict(data, route, rows)`."""
 
-    def __init__(self, model: ServedModel, settings: Settings) -> None:
+    def __init__(self, model: ServedModel, settings: Settings, card: dict[str, Any] | None) -> None:
         self.model = model
         self.timeout_s = settings.request_timeout_s
         self.batching: BatchingPolicy = batching_policy(
-            settings.micro_batching, model.flavors, read_card(settings.card_path)
+            settings.micro_batching, model.flavors, card
         )
         log.info(
             "micro-batching %s", "on" if self.batching.enabled else "off",

@@ -147,7 +147,7 @@ def main() -> None:
     # Imported only now, after PROMETHEUS_MULTIPROC_DIR is set (see prepare_metrics_dir).
     from .api import create_app
     from .logs import configure_logging
-    from .model import ModelLoadError, load_model, warm_up
+    from .model import ModelLoadError, load_model
 
     configure_logging(settings.log_level)  # the model's loading logs JSON lines too
     LimitedHttpTools.configure(
@@ -159,7 +159,6 @@ def main() -> None:
     except ModelLoadError as error:
         sys.exit(f"serve: {error}")
     app = create_app(settings, model)
-    warm_up(model)  # before the fork: what the first prediction loads is shared by the workers
     # Everything allocated so far (the model above all) is never collected: keep the collector
     # from writing to those pages, so forked workers keep sharing them.
     gc.collect()

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..card import card_matches, read_card
+from ..card import card_matches
 from ..microbatch import BatchingPolicy
 from ..model import ServedModel
 from ..responses import JSONBytes
@@ -14,10 +14,11 @@ from ..settings import Settings
 LIVE, READY = "/health/live", "/health/ready"
 
 
-def model_info(model: ServedModel, settings: Settings, batching: BatchingPolicy) -> dict[str, Any]:
+def model_info(
+    model: ServedModel, settings: Settings, batching: BatchingPolicy, card: dict[str, Any] | None
+) -> dict[str, Any]:
     raw = model.signature.to_dict() if model.signature else {}
     signature = {part: json.loads(text) for part, text in raw.items() if text} or None
-    card = read_card(settings.card_path)
     return {
         "name": model.name,
         "version": model.version,
@@ -34,10 +35,10 @@ def model_info(model: ServedModel, settings: Settings, batching: BatchingPolicy)
 
 
 def build_health_router(
-    model: ServedModel, settings: Settings, batching: BatchingPolicy
+    model: ServedModel, settings: Settings, batching: BatchingPolicy, card: dict[str, Any] | None
 ) -> APIRouter:
     router = APIRouter(tags=["operations"])
-    info = model_info(model, settings, batching)
+    info = model_info(model, settings, batching, card)
 
     @router.get(LIVE, summary="The process is alive")
     async def live() -> dict[str, str]:
