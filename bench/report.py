@@ -113,7 +113,9 @@ def markdown(results: dict) -> str:
         (
             f"Both servers: {results['workers']} workers, same registered model and payloads, "
             "wrk -t1 "
-            f"closed loop with keep-alive on 127.0.0.1, {results['seconds_per_point']} s per point."
+            f"closed loop with keep-alive on 127.0.0.1, {results.get('rounds_per_point', 1)} "
+            f"round(s) of {results['seconds_per_point']} s per point, the servers alternating "
+            "round by round; each figure is the median of its rounds."
         ),
         "",
         "## Throughput and latency",

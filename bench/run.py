@@ -1,13 +1,14 @@
 """`make bench`: the generated service against `mlflow models serve`, same model, same load.
 
-    python -m bench            # full run: 15 s per point (about 15 minutes)
-    python -m bench --quick    # a few seconds per point
+    python -m bench            # full run: 3 rounds of 5 s per point (about 15 minutes)
+    python -m bench --quick    # 3 rounds of 3 s per point (about 7 minutes)
     python -m bench --smoke    # about 1 s per point and fewer points (the test suite runs this)
 
 Bakes the template into build/bench/, trains and registers the demo model once into a local
 SQLite MLflow store, then measures both servers with the same workers, the same payloads and
 the same load generator (wrk, closed loop over keep-alive connections, on 127.0.0.1 only),
-alternating the two servers point by point. Writes results/latest.{json,md,png}.
+alternating the two servers point by point and round by round: each point is the median of
+its rounds, so a few seconds of drift on a shared machine cannot decide a ratio alone. Writes results/latest.{json,md,png}.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from bench.load import ensure_wrk, interleaved, run_wrk
 from bench.servers import PACKAGE, ROOT, Server, Workspace, bake, train
 
 MODES: dict[str, dict[str, Any]] = {
-    "full": {"seconds": 15, "concurrency": (1, 8, 32), "rows": (1, 100), "repeats": 300,
+    "full": {"seconds": 5, "rounds": 3, "concurrency": (1, 8, 32), "rows": (1, 100), "repeats": 300,
              "ours_workers": (1, 2, 4), "mlflow_workers": (1, 2), "train": (20_000, 100)},
-    "quick": {"seconds": 3, "concurrency": (1, 8, 32), "rows": (1, 100), "repeats": 60,
+    "quick": {"seconds": 3, "rounds": 3, "concurrency": (1, 8, 32), "rows": (1, 100), "repeats": 60,
               "ours_workers": (1, 2, 4), "mlflow_workers": (1, 2), "train": (20_000, 100)},
-    "smoke": {"seconds": 1, "concurrency": (1, 32), "rows": (1, 100), "repeats": 10,
+    "smoke": {"seconds": 1, "rounds": 1, "concurrency": (1, 32), "rows": (1, 100), "repeats": 10,
               "ours_workers": (1, 2), "mlflow_workers": (2,), "train": (2_000, 20)},
 }  # fmt: skip
 # (server, route for 1-row bodies, route for many-row bodies, payload kind)
@@ -125,6 +126,18 @@ class Floor:
         }
 
 
+def median_run(results: list[dict]) -> dict:
+    """One point from its rounds: the median of each figure, the sums of the counts."""
+    summed = ("requests", "errors", "status_errors")
+    point = {key: sum(r[key] for r in results) for key in summed}
+    for key in results[0]:
+        if key not in summed:
+            point[key] = round(statistics.median(r[key] for r in results), 3)
+    point["rounds"] = [{"rps": r["rps"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"]}
+                       for r in results]  # fmt: skip
+    return point
+
+
 def measure_memory(ws: Workspace, mode: dict, body: bytes, files: dict, skip: int) -> dict:
     """PSS of each server's process tree after a short load, and its cold start, per workers
     (the `skip`-workers pair is measured by measure_load on the servers it starts)."""
@@ -173,19 +186,23 @@ def measure_load(
                     into["raw_predict_beside_c1"] = floor.measure(1, mode["repeats"])
                     into["c1_interleaved"] = floor.interleaved(servers["ours"].url, files,
                                                                mode["repeats"])  # fmt: skip
-                for kind, one, many, payload in order:
-                    route = one if rows == 1 else many
-                    result = run_wrk(
-                        f"{servers[kind].url}{route}", files[f"{payload}-{rows}"], concurrency,
-                        mode["seconds"],
-                    )  # fmt: skip
+                runs: dict[tuple, list[dict]] = {}
+                for _ in range(mode["rounds"]):  # A-B-B-A... so both see the same drift
+                    for kind, one, many, payload in order:
+                        route = one if rows == 1 else many
+                        result = run_wrk(
+                            f"{servers[kind].url}{route}", files[f"{payload}-{rows}"],
+                            concurrency, mode["seconds"],
+                        )  # fmt: skip
+                        runs.setdefault((kind, route), []).append(result)
+                        print(f"  {kind:6} {route:15} rows={rows:<3} c={concurrency:<2} "
+                              f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
+                              f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}",
+                              flush=True)  # fmt: skip
+                    order.reverse()
+                for (kind, route), results in runs.items():
                     points.append({"server": kind, "route": route, "rows": rows,
-                                   "concurrency": concurrency, **result})  # fmt: skip
-                    print(f"  {kind:6} {route:15} rows={rows:<3} c={concurrency:<2} "
-                          f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
-                          f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}",
-                          flush=True)  # fmt: skip
-                order.reverse()
+                                   "concurrency": concurrency, **median_run(results)})  # fmt: skip
         after = {kind: server.pss_mib() for kind, server in servers.items()}
     finally:
         for server in servers.values():
@@ -217,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     body = files["invocations-1"].read_bytes()
     results: dict[str, Any] = {
         "mode": name, "workers": args.workers, "seconds_per_point": mode["seconds"],
+        "rounds_per_point": mode["rounds"],
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
         "load_average_before": os.getloadavg(), "ours_env": mode["ours_env"],
     }  # fmt: skip
@@ -226,7 +244,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  {results['raw_predict']}", flush=True)
     print("memory (PSS after a short load) and cold start, per workers", flush=True)
     results.update(measure_memory(ws, mode, body, files, skip=args.workers))
-    print(f"load: wrk, {mode['seconds']} s per point, {args.workers} workers each", flush=True)
+    print(
+        f"load: wrk, {mode['rounds']} rounds of {mode['seconds']} s per point, "
+        f"{args.workers} workers each",
+        flush=True,
+    )
     results["load"], results["pss_after_load_mib"] = measure_load(
         ws, mode, args.workers, body, files, into=results, floor=floor
     )
