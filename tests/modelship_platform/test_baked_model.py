@@ -27,23 +27,16 @@ RECORD = {"amount": 50.0, "merchant_category": "fuel", "hour": 14, "day_of_week"
           "user_age": 40, "account_balance": 900.0}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def model_service(tmp_path_factory) -> Iterator[str]:
-    """``fraud-detector`` baked with an owner and prices, installed, trained small, served."""
+def serve_baked(tmp_path_factory, project: str, **answers: str) -> Iterator[str]:
+    """``project`` baked with ``answers``, installed, trained small and served on loopback."""
     uv_dir = str(Path(sys.executable).parent)
     env = os.environ | {"PATH": f"{uv_dir}:{os.environ['PATH']}", "MODELSHIP_SKIP_LOCK": "0"}
     os.environ["MODELSHIP_SKIP_LOCK"] = "0"
     try:
-        project = bake(
-            tmp_path_factory.mktemp("baked"),
-            project="fraud-detector",
-            owner="olga",
-            price_per_call="0.001",
-            price_per_row="0.0001",
-        )
+        baked = bake(tmp_path_factory.mktemp("baked"), project=project, **answers)
     finally:
         os.environ["MODELSHIP_SKIP_LOCK"] = "1"
-    run(["make", "install"], project, env)
+    run(["make", "install"], baked, env)
     store = tmp_path_factory.mktemp("store")
     env |= {
         "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}",
@@ -51,10 +44,10 @@ def model_service(tmp_path_factory) -> Iterator[str]:
         "WORKERS": "1",
         "PROMETHEUS_MULTIPROC_DIR": str(store / "prometheus"),
     }
-    run(["uv", "run", "--no-sync", "train", "--rows", "1500", "--trees", "10"], project, env)
+    run(["uv", "run", "--no-sync", "train", "--rows", "1500", "--trees", "10"], baked, env)
     log = (store / "serve.log").open("wb")
     serve = ["uv", "run", "--no-sync", "serve"]
-    server = subprocess.Popen(serve, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(serve, cwd=baked, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(f"http://127.0.0.1:{env['PORT']}/health/ready", server)
         yield f"http://127.0.0.1:{env['PORT']}"
@@ -62,6 +55,24 @@ def model_service(tmp_path_factory) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=60)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def model_service(tmp_path_factory) -> Iterator[str]:
+    """``fraud-detector``: public, owned by olga, 0.001 a call and 0.0001 a row."""
+    yield from serve_baked(
+        tmp_path_factory, "fraud-detector", owner="olga", price_per_call="0.001",
+        price_per_row="0.0001",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def private_service(tmp_path_factory) -> Iterator[str]:
+    """``vip-fraud``: private, owned by piotr, 0.002 a call and 0.0005 a row."""
+    yield from serve_baked(
+        tmp_path_factory, "vip-fraud", owner="piotr", visibility="private",
+        price_per_call="0.002", price_per_row="0.0005",
+    )  # fmt: skip
 
 
 def test_metered_calls_to_a_baked_model(database_url, model_service):
@@ -102,3 +113,43 @@ def test_metered_calls_to_a_baked_model(database_url, model_service):
             "open_holds": 0,
         }
         assert json.loads(refused.content)  # the model's own error body, passed through
+
+
+def test_a_private_baked_model_for_its_owner_and_grantees_only(
+    database_url, model_service, private_service
+):
+    """Two real services, one public and one private, with other owners and prices: the
+    private one is a 404 to a stranger until its owner grants it, then billed at its own card's
+    price, and the captures credit each card's owner."""
+    settings = Settings(
+        database_url=database_url, models=[model_service, private_service], admin_key=ADMIN
+    )
+    with serve_in_thread(create_app(settings)) as url:
+        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"})
+        bob = consumer(url, admin, name="bob")
+        seen = [(m["name"], m["visibility"]) for m in bob.get("/v1/models").json()]
+        assert seen == [("fraud-detector", "public")]
+        base = "/v1/models/vip-fraud"
+        hidden = bob.post(f"{base}/predict", json=RECORD)
+        missing = bob.post("/v1/models/no-such-model/predict", json=RECORD)
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.json()["detail"].replace("vip-fraud", "X") == missing.json()[
+            "detail"
+        ].replace("no-such-model", "X")
+        assert bob.post(f"{base}/grants", json={"account": "bob"}).status_code == 404
+        assert (
+            admin.post("/v1/accounts", json={"name": "piotr", "role": "owner"}).status_code == 201
+        )
+        piotr_key = admin.post("/v1/accounts/piotr/keys").json()["key"]
+        piotr = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {piotr_key}"})
+        assert piotr.post(f"{base}/grants", json={"account": "bob"}).status_code == 201
+        assert {m["name"] for m in bob.get("/v1/models").json()} == {"fraud-detector", "vip-fraud"}
+        granted = bob.post(f"{base}/predict/batch", json=[RECORD, RECORD])
+        assert granted.status_code == 200, granted.text
+        assert granted.headers["X-Modelship-Charge"] == "0.003000"  # 0.002 + 2 x 0.0005
+        public = bob.post("/v1/models/fraud-detector/predict", json=RECORD)
+        assert public.headers["X-Modelship-Charge"] == "0.001100"
+        assert bob.get("/v1/me").json()["balance"] == "0.995900"  # 1 - 0.0041
+        owners = {r["model"]: r["revenue"] for r in piotr.get("/v1/reports/owner").json()}
+        assert owners == {"vip-fraud": "0.002400"}  # 80% of 0.003000, rounded down
+        assert admin.get("/v1/admin/ledger").json()["balanced"] is True
