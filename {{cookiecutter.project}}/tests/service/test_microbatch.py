@@ -55,7 +55,10 @@ def test_batched_predictions_equal_unbatched(classifier) -> None:
     model = CountingModel(classifier.predict_proba)
     outputs = asyncio.run(submit_all(MicroBatcher(model, 64, 2), inputs))
     for frame, output in zip(inputs, outputs, strict=True):
-        np.testing.assert_array_equal(output, classifier.predict_proba(frame))
+        # A linear model goes through BLAS, whose kernel for many rows may round the last bit
+        # otherwise than the one for a single row (seen on AVX-512 CPUs): equal to 1e-12, not
+        # bit for bit. Tree models are bit for bit (the next test); README, MICRO_BATCHING.
+        np.testing.assert_allclose(output, classifier.predict_proba(frame), rtol=1e-12, atol=0)
     assert len(model.calls) < len(inputs), "concurrent requests were not batched"
     assert max(model.calls) <= 64
     assert sum(model.calls) == sum(len(f) for f in inputs)
