@@ -28,7 +28,7 @@ from modelship.db.models import (
     Topup,
 )
 from modelship.money import split
-from modelship.transfer import apply, move
+from modelship.transfer import Step, apply, move
 
 PLATFORM = "modelship-platform"  # the platform's revenue account
 FUNDING = "modelship-funding"  # where top-ups come from (the money outside the books)
@@ -181,6 +181,21 @@ def hold(db: sessionmaker[Session], req: HoldRequest, ttl_s: float) -> bool:
     Raises :class:`KeyRevoked` for a revoked key and ``IntegrityError`` when the idempotency
     key is already claimed; in both cases nothing is written.
     """
+    held = apply(db, hold_step(req, ttl_s))
+    if not held:
+        check_key(db, req.key_id)
+    return held
+
+
+def check_key(db: sessionmaker[Session], key_id: int | None) -> None:
+    """Raise :class:`KeyRevoked` when ``key_id`` is revoked (why a hold with it was refused)."""
+    if key_id is not None:
+        with db() as s:
+            if s.scalar(select(KEYS.c.revoked_at).where(KEYS.c.id == key_id)):
+                raise KeyRevoked(key_id)
+
+
+def hold_step(req: HoldRequest, ttl_s: float) -> Step:
     at = now()
     pending = {
         "request_id": req.request_id,
@@ -201,12 +216,7 @@ def hold(db: sessionmaker[Session], req: HoldRequest, ttl_s: float) -> bool:
         rows.append((ANSWERS, [{**claim, "request_id": req.request_id, "created_at": at}]))
     guard = DEBIT if req.key_id is None else DEBIT_IF_KEY_LIVE
     params = {"p_account_id": req.account_id, "p_amount": req.amount, "p_key_id": req.key_id}
-    held = apply(db, guard, params, rows=rows)
-    if not held and req.key_id is not None:
-        with db() as s:
-            if s.scalar(select(KEYS.c.revoked_at).where(KEYS.c.id == req.key_id)):
-                raise KeyRevoked(req.key_id)
-    return held
+    return Step(guard, params, rows=rows)
 
 
 def _pending(db: sessionmaker[Session], request_id: str):
@@ -240,13 +250,26 @@ def capture(
     h = held or _pending(db, request_id)
     if h is None:
         return False
-    account_id, owner_id, amount = h
+    return apply(db, capture_step(request_id, owner_share, status_code, answer, h, platform_id(db)))
+
+
+def capture_step(
+    request_id: str,
+    owner_share: Decimal,
+    status_code: int,
+    answer: Answer | None,
+    held: tuple[int, int | None, int],
+    platform: int,
+) -> Step:
+    """The capture of a hold ``held`` = (account_id, owner_id, amount), ``platform`` the
+    platform's account id."""
+    account_id, owner_id, amount = held
     owner_amount, platform_amount = split(amount, owner_share)
     if owner_id is None:
         owner_amount, platform_amount = 0, amount
     # One leg per account: an owner calling its own model pays only the platform's part.
     legs = {account_id: -amount}
-    for a, m in ((platform_id(db), platform_amount), (owner_id, owner_amount)):
+    for a, m in ((platform, platform_amount), (owner_id, owner_amount)):
         if a is not None:
             legs[a] = legs.get(a, 0) + m
     transfer = f"capture:{request_id}"
@@ -265,21 +288,30 @@ def capture(
             "p_answer_type": answer.content_type,
             "p_answer_body": answer.body,
         }
-    return apply(db, POST, params, rows=[(LEDGER, entries)], moves=moves, extra=extra)
+    return Step(POST, params, rows=[(LEDGER, entries)], moves=moves, extra=extra)
 
 
-def release(db: sessionmaker[Session], request_id: str, status_code: int | None = None) -> bool:
+def release(
+    db: sessionmaker[Session],
+    request_id: str,
+    status_code: int | None = None,
+    held: tuple[int, int | None, int] | None = None,
+) -> bool:
     """Void a hold: the amount is available again. True only the first time.
 
     An idempotency key claimed by the call is freed: nothing was charged, a retry runs again.
+    ``held`` as for :func:`capture`.
     """
-    h = _pending(db, request_id)
+    h = held or _pending(db, request_id)
     if h is None:
         return False
-    account_id, _owner_id, amount = h
+    return apply(db, release_step(request_id, status_code, h))
+
+
+def release_step(request_id: str, status_code: int | None, held: tuple) -> Step:
+    account_id, _owner_id, amount = held
     params = {"p_request_id": request_id, "p_status_code": status_code, "p_at": now()}
-    moves = {account_id: (amount, -amount)}
-    return apply(db, VOID, params, moves=moves, extra=[FREE_CLAIM])
+    return Step(VOID, params, moves={account_id: (amount, -amount)}, extra=[FREE_CLAIM])
 
 
 def sweep(db: sessionmaker[Session]) -> int:

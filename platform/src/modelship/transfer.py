@@ -16,6 +16,7 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
     BigInteger,
@@ -57,44 +58,32 @@ def move(s: Session, moves: Moves) -> None:
         s.execute(MOVE, {"m_account_id": account_id, "m_available": available, "m_held": held})
 
 
-def apply(
-    db: sessionmaker[Session],
-    guard,
-    params: dict,
-    rows: Rows = (),
-    moves: Moves | None = None,
-    extra: Sequence = (),
-) -> bool:
-    """Run ``guard`` and, only if it changed one row, insert ``rows``, apply ``moves`` and run
-    the ``extra`` statements (all with ``params``): all or nothing. True when the guard passed."""
-    moves = moves or {}
+@dataclass(frozen=True)
+class Step:
+    """One ledger step: ``guard`` and, only if it changed one row, ``rows`` inserted, ``moves``
+    applied and the ``extra`` statements run (all with ``params``)."""
+
+    guard: object
+    params: dict
+    rows: Rows = ()
+    moves: Moves = field(default_factory=dict)
+    extra: Sequence = ()
+
+
+def apply(db: sessionmaker[Session], step: Step) -> bool:
+    """Run ``step``, all or nothing. True when the guard passed."""
     engine = db.kw["bind"]
     if engine.dialect.name != "postgresql":
         with db.begin() as s:
-            if s.execute(guard, params).rowcount != 1:
+            if s.execute(step.guard, step.params).rowcount != 1:
                 return False
-            for table, items in rows:
+            for table, items in step.rows:
                 s.execute(insert(table), items)
-            move(s, moves)
-            for stmt in extra:
-                s.execute(stmt, params)
+            move(s, step.moves)
+            for stmt in step.extra:
+                s.execute(stmt, step.params)
         return True
-    shape = (
-        id(guard),
-        tuple((t.name, tuple(items[0]), len(items)) for t, items in rows),
-        len(moves),
-        tuple(id(e) for e in extra),
-    )
-    stmt = _STATEMENTS.get(shape)
-    if stmt is None:
-        stmt = _STATEMENTS[shape] = _one_statement(guard, rows, len(moves), extra)
-    bound = dict(params)
-    for i, (_table, items) in enumerate(rows):
-        for j, item in enumerate(items):
-            bound |= {f"r{i}_{j}_{n}": v for n, v in item.items()}
-    for j, account_id in enumerate(sorted(moves)):
-        available, held = moves[account_id]
-        bound |= {f"m{j}_account_id": account_id, f"m{j}_available": available, f"m{j}_held": held}
+    stmt, bound = one_statement(step)
     for attempt in range(3):
         try:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -103,6 +92,29 @@ def apply(
             if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def one_statement(step: Step) -> tuple[object, dict]:
+    """PostgreSQL: the step as one statement (built once per shape) and its bound values."""
+    shape = (
+        id(step.guard),
+        tuple((t.name, tuple(items[0]), len(items)) for t, items in step.rows),
+        len(step.moves),
+        tuple(id(e) for e in step.extra),
+    )
+    stmt = _STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _STATEMENTS[shape] = _one_statement(
+            step.guard, step.rows, len(step.moves), step.extra
+        )
+    bound = dict(step.params)
+    for i, (_table, items) in enumerate(step.rows):
+        for j, item in enumerate(items):
+            bound |= {f"r{i}_{j}_{n}": v for n, v in item.items()}
+    for j, account_id in enumerate(sorted(step.moves)):
+        available, held = step.moves[account_id]
+        bound |= {f"m{j}_account_id": account_id, f"m{j}_available": available, f"m{j}_held": held}
+    return stmt, bound
 
 
 _STATEMENTS: dict[tuple, object] = {}  # one statement per shape, built once

@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from modelship import ledger
+from modelship.async_steps import AsyncSteps
 from modelship.billing import accounts_api, authorize, gateway, reports
 from modelship.billing.auth import CallerCache
+from modelship.billing.fastpath import MeteredFastPath
 from modelship.billing.ratelimit import RateLimiter
 from modelship.billing.upstream import Upstream
 from modelship.db import make_engine, session_factory, upgrade_if_empty
@@ -53,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 install_bootstrap_key(
                     s, ledger.ensure_account(s, ADMIN, "admin"), settings.admin_key
                 )
+        # PostgreSQL: the gateway's hold and settle on the event loop (see async_steps)
+        app.state.steps = AsyncSteps(engine) if engine.dialect.name == "postgresql" else None
+        app.state.platform_id = ledger.platform_id(app.state.db)
         app.state.callers = CallerCache(settings.key_cache_s)
         app.state.limiter = RateLimiter(settings.rate_limit_per_s)
         app.state.owner_ids = {}  # owner name -> account id (accounts are never deleted)
@@ -71,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                if app.state.steps is not None:
+                    await app.state.steps.close()
         engine.dispose()
 
     app = FastAPI(title="modelship billing", lifespan=lifespan)
@@ -78,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gateway.router)
     app.include_router(authorize.router)
     app.include_router(reports.router)
+    app.add_middleware(MeteredFastPath)  # the metered routes, ahead of FastAPI's routing
 
     @app.get("/health/live")
     def live() -> dict:

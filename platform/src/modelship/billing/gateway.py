@@ -24,6 +24,7 @@ from modelship.billing.rows import BodyError, count_rows
 from modelship.billing.upstream import Answer, UpstreamError, UpstreamTimeout
 from modelship.db.models import Balance
 from modelship.money import format_amount
+from modelship.transfer import apply
 
 router = APIRouter(prefix="/v1/models")
 ROUTES = {"predict": "/predict", "predict/batch": "/predict/batch", "invocations": "/invocations"}
@@ -63,12 +64,27 @@ async def admit_caller(app, key: str, name: str):
     return admitted
 
 
-def _hold(app, hold: ledger.HoldRequest) -> int | None:
-    """None when held, else the available balance (for the 402)."""
-    if ledger.hold(app.state.db, hold, app.state.settings.hold_ttl_s):
-        return None
+def _available(app, hold: ledger.HoldRequest) -> int:
+    """Why a hold was refused: :class:`ledger.KeyRevoked`, else the balance for the 402."""
+    ledger.check_key(app.state.db, hold.key_id)
     with app.state.db() as s:
         return s.get(Balance, hold.account_id).available
+
+
+def _hold_blocking(app, hold: ledger.HoldRequest) -> int | None:
+    if apply(app.state.db, ledger.hold_step(hold, app.state.settings.hold_ttl_s)):
+        return None
+    return _available(app, hold)
+
+
+async def _hold(app, hold: ledger.HoldRequest) -> int | None:
+    """None when held, else the available balance (for the 402)."""
+    steps = app.state.steps
+    if steps is None:
+        return await run_in_threadpool(_hold_blocking, app, hold)
+    if await steps.apply(ledger.hold_step(hold, app.state.settings.hold_ttl_s)):
+        return None
+    return await run_in_threadpool(_available, app, hold)
 
 
 def hold_request(caller, model, owner_id, route, rows, request_id, idempotency=None):
@@ -80,7 +96,7 @@ def hold_request(caller, model, owner_id, route, rows, request_id, idempotency=N
 
 async def reserve(app, hold: ledger.HoldRequest) -> JSONResponse | None:
     """Hold the price; None when held, else the 402 answer. Safe against cancellation."""
-    holding = asyncio.ensure_future(run_in_threadpool(_hold, app, hold))
+    holding = asyncio.ensure_future(_hold(app, hold))
     try:
         available = await asyncio.shield(holding)
     except asyncio.CancelledError:  # gone while holding: the hold may still commit
@@ -108,13 +124,19 @@ async def settle(
     app, hold: ledger.HoldRequest, status: int | None, answer: ledger.Answer | None = None
 ) -> None:
     """Capture on 2xx, release otherwise; shielded, so a cancelled call still settles."""
-    db, rid = app.state.db, hold.request_id
+    db, rid, steps = app.state.db, hold.request_id, app.state.steps
+    held = (hold.account_id, hold.owner_id, hold.amount)
     if status is not None and 200 <= status < 300:
-        held = (hold.account_id, hold.owner_id, hold.amount)
         share = app.state.settings.owner_share
-        job = run_in_threadpool(ledger.capture, db, rid, share, status, answer, held)
+        if steps is None:
+            job = run_in_threadpool(ledger.capture, db, rid, share, status, answer, held)
+        else:
+            platform = app.state.platform_id
+            job = steps.apply(ledger.capture_step(rid, share, status, answer, held, platform))
+    elif steps is None:
+        job = run_in_threadpool(ledger.release, db, rid, status, held)
     else:
-        job = run_in_threadpool(ledger.release, db, rid, status)
+        job = steps.apply(ledger.release_step(rid, status, held))
     await asyncio.shield(asyncio.ensure_future(job))
 
 
