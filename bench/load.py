@@ -41,6 +41,7 @@ def run_wrk(
     connections: int,
     seconds: float,
     content_type: str = "application/json",
+    authorization: str | None = None,
 ) -> dict[str, float]:
     """requests/s, p50/p90/p99 (ms) and error counts of one closed-loop wrk run."""
     command = [
@@ -56,6 +57,7 @@ def run_wrk(
         "--",
         str(body),
         content_type,
+        *([authorization] if authorization else []),
     ]
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 60, check=False
@@ -78,25 +80,46 @@ def run_wrk(
     }
 
 
-def interleaved(url: str, body: bytes, reference: Callable[[], object], pairs: int) -> dict:
-    """p50 of one keep-alive POST and of `reference()` (the in-process floor), call for call.
+class Poster:
+    """POSTs one body to one URL over one keep-alive connection; raises on a non-200."""
+
+    def __init__(self, url: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+        parts = urlsplit(url)
+        self.url, self.path, self.body = url, parts.path, body
+        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+    def __call__(self) -> None:
+        self.connection.request("POST", self.path, self.body, self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{self.url} answered {response.status}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def interleaved(
+    url: str,
+    body: bytes,
+    reference: Callable[[], object],
+    pairs: int,
+    headers: dict[str, str] | None = None,
+) -> dict:
+    """p50 of one keep-alive POST and of `reference()` (the in-process floor, or a direct
+    call), call for call.
 
     On a shared machine the speed drifts by tens of percent within seconds; timing the two one
     after the other, pair by pair, puts both under the same conditions, so their ratio is the
     service's own overhead rather than the noise between two separate runs.
     """
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    headers = {"Content-Type": "application/json"}
     served, floor = [], []
+    post = Poster(url, body, headers)
     try:
         for index in range(pairs + 10):  # the first ten warm the connection and are dropped
             started = time.perf_counter()
-            connection.request("POST", parts.path, body, headers)
-            response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                raise RuntimeError(f"{url} answered {response.status}")
+            post()
             middle = time.perf_counter()
             reference()
             ended = time.perf_counter()
@@ -104,7 +127,7 @@ def interleaved(url: str, body: bytes, reference: Callable[[], object], pairs: i
                 served.append((middle - started) * 1000)
                 floor.append((ended - middle) * 1000)
     finally:
-        connection.close()
+        post.close()
     return {
         "p50_ms": round(statistics.median(served), 3),
         "floor_p50_ms": round(statistics.median(floor), 3),

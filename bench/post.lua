@@ -1,11 +1,12 @@
 -- wrk script: POST the body file given after `--`, report JSON on stdout when done.
--- usage: wrk -t1 -cN -dDs -s bench/post.lua URL -- BODY_FILE CONTENT_TYPE
+-- usage: wrk -t1 -cN -dDs -s bench/post.lua URL -- BODY_FILE CONTENT_TYPE [AUTHORIZATION]
 function init(args)
   local file = assert(io.open(args[1], "rb"))
   wrk.method = "POST"
   wrk.body = file:read("*a")
   file:close()
   wrk.headers["Content-Type"] = args[2] or "application/json"
+  if args[3] then wrk.headers["Authorization"] = args[3] end
 end
 
 function done(summary, latency, requests)
