@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     request_timeout_s: float = Field(default=30.0, gt=0)
     hold_ttl_s: float = Field(default=300.0, gt=0)
+    billing_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="the billing service the catalog and the scheduler authorise and call through",
+    )
     registry_refresh_s: float = Field(default=30.0, gt=0)
     rate_limit_per_s: float = Field(
         default=1000.0,

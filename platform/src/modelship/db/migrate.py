@@ -10,7 +10,9 @@ from sqlalchemy import Engine, inspect
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: One folder per app; each is its own Alembic branch (see the package docstring).
-VERSION_FOLDERS = [MIGRATIONS / "billing"]
+VERSION_FOLDERS = sorted(
+    p for p in MIGRATIONS.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+)
 
 
 def alembic_config(engine: Engine) -> Config:
