@@ -9,6 +9,7 @@ kind does not declare (a misspelt ``selfHeel`` or ``destnation``).
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import re
@@ -35,16 +36,19 @@ def npm_package(name: str, version: str) -> Path:
     """build/node/node_modules with the pinned package installed (npm install on first use)."""
     modules = NODE_DIR / "node_modules"
     package = modules / name / "package.json"
-    if package.exists() and json.loads(package.read_text())["version"] == version:
-        return modules
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(f"npm is needed to install {name}@{version} into {NODE_DIR}")
     NODE_DIR.mkdir(parents=True, exist_ok=True)
-    spec = f"{name}@{version}"
-    done = run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", spec])
-    assert done.returncode == 0, f"npm install {name} failed:\n{done.stderr}"
-    return modules
+    # pytest-xdist workers share build/: one installs while the others wait for it
+    with (NODE_DIR / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if package.exists() and json.loads(package.read_text())["version"] == version:
+            return modules
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail(f"npm is needed to install {name}@{version} into {NODE_DIR}")
+        spec = f"{name}@{version}"
+        done = run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", spec])
+        assert done.returncode == 0, f"npm install {name} failed:\n{done.stderr}"
+        return modules
 
 
 def node_modules() -> Path:
