@@ -87,6 +87,7 @@ def main() -> int:
     env = os.environ | {
         "UV_PYTHON_DOWNLOADS": "never",
         "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        "MLFLOW_REGISTRY_URI": f"sqlite:///{project / 'mlflow.db'}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
         # build/bin holds the uv the Makefile installed; MLflow looks for `uv` on PATH and

@@ -7,6 +7,8 @@ answers MLflow's unified LLM inputs. All are trained here on a few generated row
 
 from __future__ import annotations
 
+import os
+
 import cloudpickle
 import mlflow
 import numpy as np
@@ -57,7 +59,22 @@ class Chat(PythonModel):
 
 
 def log_all(tracking_uri: str) -> dict[str, str]:
-    """Log and register the four models; their models:/ URIs by kind."""
+    """Log and register the four models; their models:/ URIs by kind.
+
+    ``mlflow.set_tracking_uri`` and ``set_registry_uri`` also export ``MLFLOW_TRACKING_URI``
+    and ``MLFLOW_REGISTRY_URI`` to the environment: both are put back as they were, or a later
+    test of the same pytest-xdist worker registers its models into this store."""
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    try:
+        return _log_all(tracking_uri)
+    finally:
+        mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])  # None unsets the variable
+        mlflow.set_registry_uri(saved["MLFLOW_REGISTRY_URI"])  # None leaves it set
+        if saved["MLFLOW_REGISTRY_URI"] is None:
+            os.environ.pop("MLFLOW_REGISTRY_URI", None)
+
+
+def _log_all(tracking_uri: str) -> dict[str, str]:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     rng = np.random.default_rng(0)
