@@ -1,0 +1,128 @@
+"""The catalog in a real browser (headless Chromium) against a real baked model service, real
+billing and instant stand-ins for a private and a hostile model: sign-in, the list and its
+search, a prediction through the form, a CSV with a bad row (nothing charged) then a good one
+(table, chart, CSV download), balance and usage that match exactly, a private model absent
+for a stranger and present for a grantee, a hostile description shown as text."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modelship_platform.catalog.browser import chromium, sign_in
+from modelship_platform.catalog.stack import COLUMNS, PASSWORD, XSS, described, platform
+from modelship_platform.test_baked_model import RECORD, serve_baked
+from modelship_platform.upstream import instant_app, serve_in_thread
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def fraud_service(tmp_path_factory):
+    """``fraud-detector``: public, owned by olga, 0.001 a call and 0.0001 a row."""
+    yield from serve_baked(
+        tmp_path_factory, "fraud-detector", owner="olga", price_per_call="0.001",
+        price_per_row="0.0001", description="Flags card transactions that look fraudulent",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, fraud_service):
+    private = instant_app(
+        described("secret-b", "pete", "private", "Pete's model"), signature=COLUMNS
+    )
+    hostile = instant_app(described("xss-model", "olga", "public", XSS), signature=COLUMNS)
+    url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'modelship.db'}"
+    with (
+        serve_in_thread(private) as p,
+        serve_in_thread(hostile) as h,
+        platform(url, [fraud_service, p, h]) as found,
+    ):
+        found.person("pete", role="owner", amount=None)
+        yield found
+
+
+def _csv(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(RECORD))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_business_user_in_the_browser(stack, tmp_path):
+    email = stack.person("dora")
+    with chromium() as browser:
+        page = sign_in(browser, stack.catalog, email, PASSWORD)
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        assert page.get_by_role("link", name="fraud-detector").is_visible()
+        assert page.get_by_role("link", name="secret-b").count() == 0
+
+        page.get_by_label("Search").fill("fraudulent")
+        page.get_by_role("button", name="Search").click()
+        assert page.get_by_role("link", name="fraud-detector").is_visible()
+        assert page.get_by_role("link", name="xss-model").count() == 0
+
+        page.get_by_role("link", name="fraud-detector").click()
+        page.screenshot(path=tmp_path / "model-page.png", full_page=True)
+        if target := os.environ.get("MODELSHIP_SCREENSHOT_TO"):  # docs/img/catalog-model.png
+            shutil.copy(tmp_path / "model-page.png", target)
+        assert (tmp_path / "model-page.png").stat().st_size > 10_000
+        assert page.get_by_label("hour").get_attribute("step") == "1"
+        page.get_by_role("button", name="Predict").click()
+        status = page.get_by_role("status").first
+        assert "Prediction (charged 0.001100)" in status.inner_text()
+        page.get_by_text("Raw JSON").click()
+        assert '"model"' in page.locator("#result pre").inner_text()
+
+        bad = {**RECORD, "hour": "noon"}
+        page.get_by_label("File").set_input_files(_csv(tmp_path / "bad.csv", [RECORD, bad]))
+        page.get_by_role("button", name="Check file").click()
+        alert = page.locator(".bad-rows")
+        assert (
+            "line 3" in alert.inner_text() and "hour: must be a whole number" in alert.inner_text()
+        )
+        assert stack.admin.get("/v1/admin/ledger").json()["debits"] == "1.001100"
+
+        good = [RECORD, {**RECORD, "amount": 4000.0}, {**RECORD, "hour": 3}]
+        page.get_by_label("File").set_input_files(_csv(tmp_path / "good.csv", good))
+        page.get_by_role("button", name="Check file").click()
+        assert "3 rows, all valid" in page.locator(".row-count").inner_text()
+        page.get_by_role("button", name="Predict 3 rows").click()
+        assert "3 predictions (charged 0.001300)" in page.locator(".batch-result").inner_text()
+        assert page.locator("table.results tbody tr").count() == 3
+        assert page.locator("figure.chart svg rect").count() >= 2
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download CSV").click()
+        rows = list(csv.DictReader(Path(download.value.path()).read_text().splitlines()))
+        assert [float(r["amount"]) for r in rows] == [50.0, 4000.0, 50.0]
+        assert all(any(k.startswith("prediction") and v != "" for k, v in r.items()) for r in rows)
+
+        page.goto("/account")
+        assert page.locator("#balance").inner_text() == "0.997600"  # 1 - 0.0011 - 0.0013
+        usage = page.locator("table.usage tbody tr")
+        assert usage.count() == 2
+        assert sorted(usage.nth(i).locator("td").nth(5).inner_text() for i in range(2)) == [
+            "0.001100", "0.001300"
+        ]  # fmt: skip
+
+        page.goto("/models/xss-model")
+        assert page.locator(".description").inner_text() == XSS
+        assert dialogs == []
+
+        stranger = sign_in(browser, stack.catalog, stack.person("carol"), PASSWORD)
+        assert stranger.get_by_role("link", name="secret-b").count() == 0
+        assert stranger.goto("/models/secret-b").status == 404
+        owner = sign_in(browser, stack.catalog, "pete@example.com", PASSWORD)
+        owner.goto("/account")
+        owner.get_by_label("Account").fill("carol")
+        owner.get_by_role("button", name="Grant").click()
+        assert "carol" in owner.locator("table.grants").inner_text()
+        stranger.goto("/")
+        assert stranger.get_by_role("link", name="secret-b").is_visible()
+        assert stranger.goto("/models/secret-b").status == 200
