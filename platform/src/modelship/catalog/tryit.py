@@ -74,7 +74,19 @@ async def predict(name: str, request: Request, who: SignedIn):
         return _page(request, model, 422, problems=problems, filled=record)
     answer = await _gateway(request, who, name, "predict", typed)
     too_big = answer["size"] > request.app.state.settings.answer_max_bytes
-    return _page(request, model, result=answer, too_big=too_big, filled=record)
+    token = None
+    if too_big and answer["status"] == 200:  # offered as a download, not rendered
+        token = _store(request, who, name, "form", [typed], [answer["json"]])
+    return _page(request, model, result=answer, too_big=too_big, filled=record, token=token)
+
+
+def _store(request, who: Viewer, name: str, filename: str, records, answers=None) -> str:
+    token = secrets.token_urlsafe(24)
+    with request.app.state.db.begin() as s:
+        s.add(Upload(token=token, account_id=who.caller.id, model=name, filename=filename,
+                     records=json.dumps(records), row_count=len(records),
+                     answers=None if answers is None else json.dumps(answers)))  # fmt: skip
+    return token
 
 
 @router.post("/batch")
@@ -106,10 +118,7 @@ async def check_batch(name: str, request: Request, who: SignedIn):
         bad.append(("file", "no records"))
     if bad:
         return _page(request, model, 422, bad_rows=bad, filename=upload.filename)
-    token = secrets.token_urlsafe(24)
-    with request.app.state.db.begin() as s:
-        s.add(Upload(token=token, account_id=who.caller.id, model=name, filename=upload.filename,
-                     records=json.dumps(records), row_count=len(records)))  # fmt: skip
+    token = _store(request, who, name, upload.filename, records)
     header, rows = results.table(records[:PREVIEW_ROWS], [])
     return _page(request, model, preview={"token": token, "count": len(records),
                  "header": header, "rows": rows, "filename": upload.filename})  # fmt: skip
@@ -144,16 +153,18 @@ async def run_batch(name: str, token: str, request: Request, who: SignedIn):
                  charts=results.charts(header, rows))  # fmt: skip
 
 
-@router.get("/batch/{token}.csv")
-def batch_csv(name: str, token: str, request: Request, who: SignedIn):
+@router.get("/batch/{token}.{suffix}")
+def download(name: str, token: str, suffix: str, request: Request, who: SignedIn):
+    """The scored records as CSV (inputs and outputs) or the answers as JSON."""
     model_or_404(request, who, name)
     upload = _upload(request, who, name, token)
-    if upload.answers is None:
-        raise HTTPException(404, "this upload has not been scored")
-    header, rows = results.table(json.loads(upload.records), json.loads(upload.answers))
-    filename = f"{name}-predictions.csv"
-    return Response(
-        results.to_csv(header, rows),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    if upload.answers is None or suffix not in ("csv", "json"):
+        raise HTTPException(404, "no such download")
+    if suffix == "json":
+        body, media_type = upload.answers, "application/json"
+    else:
+        header, rows = results.table(json.loads(upload.records), json.loads(upload.answers))
+        body, media_type = results.to_csv(header, rows), "text/csv"
+    filename = f"{name}-predictions.{suffix}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, media_type=media_type, headers=disposition)

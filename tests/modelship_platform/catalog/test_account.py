@@ -1,0 +1,80 @@
+"""``/account`` and ``/admin`` over billing's API: keys shown once and revoked, usage as CSV,
+an owner's revenue, idempotent top-ups and the ledger check (admins only)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from modelship_platform.catalog.stack import COLUMNS, csrf_of, described, platform, signed_in
+from modelship_platform.upstream import instant_app, serve_in_thread
+
+
+@pytest.fixture(scope="module")
+def model():
+    with serve_in_thread(instant_app(described("loans", "olga", "public", "Credit limits"),
+                                     signature=COLUMNS)) as url:  # fmt: skip
+        yield url
+
+
+@pytest.fixture
+def stack(database_url, model):
+    with platform(database_url, [model]) as found:
+        yield found
+
+
+def test_keys_usage_and_revenue(stack):
+    dora = signed_in(stack.catalog, stack.person("dora"))
+    olga = signed_in(stack.catalog, stack.person("olga", role="owner", amount=None))
+    token = csrf_of(dora.get("/account"))
+    made = dora.post("/account/keys", data={"csrf": token})
+    assert made.status_code == 201
+    key = re.search(r"<code>(ms_[^<]+)</code>", made.text).group(1)
+    assert key not in dora.get("/account").text  # shown once
+    api = httpx.Client(base_url=stack.billing, headers={"Authorization": f"Bearer {key}"})
+    call = api.post("/v1/models/loans/predict", json={"income": 1, "age": 2, "region": "a"})
+    assert call.status_code == 200
+    page = dora.get("/account").text
+    assert '<dd id="balance">0.998900</dd>' in page and "<td>loans</td>" in page
+    usage = dora.get("/account/usage.csv")
+    assert usage.headers["content-type"].startswith("text/csv")
+    assert usage.text.splitlines()[0].startswith("time,model,route")
+    assert len(usage.text.splitlines()) == 2
+    prefix = key.split("_")[1]
+    revoked = dora.post(f"/account/keys/{prefix}/revoke", data={"csrf": token})
+    assert revoked.status_code == 303
+    assert api.get("/v1/me").status_code == 401
+    revenue = olga.get("/account").text
+    assert "Revenue of my models" in revenue and "<td>0.000880</td>" in revenue  # 80% of 0.0011
+    assert 'role="img"' in revenue  # the chart
+
+
+def test_admin_top_ups_are_idempotent_and_admins_only(stack):
+    stack.person("erin")
+    root = signed_in(stack.catalog, stack.person("root", role="admin", amount=None))
+    erin = signed_in(stack.catalog, "erin@example.com")
+    assert erin.get("/admin").status_code == 403
+    page = root.get("/admin")
+    assert "balanced: debits 1.000000, credits 1.000000, open holds 0" in page.text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text).group(1)
+    form = {"csrf": csrf_of(page), "idempotency_key": key, "account": "erin", "amount": "2.50"}
+    assert root.post("/admin/topups", data=form).status_code == 303
+    assert root.post("/admin/topups", data=form).status_code == 303  # a double submit
+    assert "debits 3.500000" in root.get("/admin").text
+    bad = root.post("/admin/topups", data={**form, "idempotency_key": "k2", "amount": "-1"})
+    assert bad.status_code == 422 and "amount" in bad.text
+
+
+def test_answers_over_the_limit_are_offered_as_a_download(database_url, model):
+    with platform(database_url, [model], answer_max_bytes=10) as stack:
+        dora = signed_in(stack.catalog, stack.person("dora"))
+        token = csrf_of(dora.get("/models/loans"))
+        form = {"csrf": token, "income": "1", "age": "2", "region": "a"}
+        page = dora.post("/models/loans/predict", data=form)
+        assert page.status_code == 200 and "too large to show here" in page.text
+        link = re.search(r'href="(/models/loans/batch/[^"]+\.json)"', page.text).group(1)
+        assert dora.get(link).json() == [{"predictions": [0]}]  # the instant model's answer
+        stranger = signed_in(stack.catalog, stack.person("eve"))
+        assert stranger.get(link).status_code == 404  # one's answers are one's own
