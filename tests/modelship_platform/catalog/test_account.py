@@ -78,3 +78,14 @@ def test_answers_over_the_limit_are_offered_as_a_download(database_url, model):
         assert dora.get(link).json() == [{"predictions": [0]}]  # the instant model's answer
         stranger = signed_in(stack.catalog, stack.person("eve"))
         assert stranger.get(link).status_code == 404  # one's answers are one's own
+
+
+def test_a_file_over_the_size_limit_is_refused_with_a_413(database_url, model):
+    with platform(database_url, [model], upload_max_bytes=100) as stack:
+        dora = signed_in(stack.catalog, stack.person("dora"))
+        page = dora.get("/models/loans")
+        assert 'data-max-bytes="100"' in page.text  # checked in the browser too
+        rows = b"income,age,region\n" + b"1,2,north\n" * 20
+        refused = dora.post("/models/loans/batch", data={"csrf": csrf_of(page)},
+                            files={"file": ("rows.csv", rows, "text/csv")})  # fmt: skip
+        assert refused.status_code == 413 and "file: larger than 100 bytes" in refused.text

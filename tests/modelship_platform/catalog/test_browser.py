@@ -15,23 +15,16 @@ import pytest
 
 from modelship_platform.catalog.browser import chromium, sign_in
 from modelship_platform.catalog.stack import COLUMNS, PASSWORD, XSS, described, platform
-from modelship_platform.test_baked_model import RECORD, serve_baked
+from modelship_platform.test_baked_model import RECORD
 from modelship_platform.upstream import instant_app, serve_in_thread
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
-def fraud_service(tmp_path_factory):
-    """``fraud-detector``: public, owned by olga, 0.001 a call and 0.0001 a row."""
-    yield from serve_baked(
-        tmp_path_factory, "fraud-detector", owner="olga", price_per_call="0.001",
-        price_per_row="0.0001", description="Flags card transactions that look fraudulent",
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, fraud_service):
+def stack(tmp_path_factory, model_service):
+    """Billing and the catalog before the baked fraud-detector (conftest's, shared with the
+    gateway's tests), a private model and a hostile one."""
     private = instant_app(
         described("secret-b", "pete", "private", "Pete's model"), signature=COLUMNS
     )
@@ -40,7 +33,7 @@ def stack(tmp_path_factory, fraud_service):
     with (
         serve_in_thread(private) as p,
         serve_in_thread(hostile) as h,
-        platform(url, [fraud_service, p, h]) as found,
+        platform(url, [model_service, p, h]) as found,
     ):
         found.person("pete", role="owner", amount=None)
         yield found
@@ -63,7 +56,7 @@ def test_a_business_user_in_the_browser(stack, tmp_path):
         assert page.get_by_role("link", name="fraud-detector").is_visible()
         assert page.get_by_role("link", name="secret-b").count() == 0
 
-        page.get_by_label("Search").fill("fraudulent")
+        page.get_by_label("Search").fill("fraud")
         page.get_by_role("button", name="Search").click()
         assert page.get_by_role("link", name="fraud-detector").is_visible()
         assert page.get_by_role("link", name="xss-model").count() == 0

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import delete
 from starlette.datastructures import UploadFile
 
 from modelship.catalog import results
@@ -22,10 +24,12 @@ from modelship.catalog.render import render
 from modelship.catalog.session import SignedIn, Viewer, checked_form
 from modelship.catalog.uploads import UploadError, read_records
 from modelship.catalog.visibility import model_or_404
+from modelship.ledger import now
 
 router = APIRouter(prefix="/models/{name}")
 PREVIEW_ROWS = 5
 SHOWN_ROWS = 200
+KEEP = timedelta(days=1)
 
 
 def _page(request, model, status_code=200, **extra):
@@ -81,8 +85,12 @@ async def predict(name: str, request: Request, who: SignedIn):
 
 
 def _store(request, who: Viewer, name: str, filename: str, records, answers=None) -> str:
+    """Keep checked records (and answers) for the next step; one's uploads of more than a day
+    ago are dropped meanwhile."""
     token = secrets.token_urlsafe(24)
     with request.app.state.db.begin() as s:
+        s.execute(delete(Upload).where(Upload.account_id == who.caller.id,
+                                       Upload.created_at < now() - KEEP))  # fmt: skip
         s.add(Upload(token=token, account_id=who.caller.id, model=name, filename=filename,
                      records=json.dumps(records), row_count=len(records),
                      answers=None if answers is None else json.dumps(answers)))  # fmt: skip
@@ -98,9 +106,12 @@ async def check_batch(name: str, request: Request, who: SignedIn):
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(request, model, 422, batch_problems=["file: choose a file to upload"])
+    too_big = [f"file: larger than {limit} bytes"]
+    if (upload.size or 0) > limit:
+        return _page(request, model, 413, batch_problems=too_big)
     data = await upload.read()
     if len(data) > limit:
-        return _page(request, model, 413, batch_problems=[f"file: larger than {limit} bytes"])
+        return _page(request, model, 413, batch_problems=too_big)
     try:
         located = read_records(upload.filename, data)
     except UploadError as exc:
