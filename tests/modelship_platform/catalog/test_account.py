@@ -4,12 +4,26 @@ an owner's revenue, idempotent top-ups and the ledger check (admins only)."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import httpx
 import pytest
+from modelship.catalog.models import Upload
+from modelship.db import make_engine, session_factory
+from sqlalchemy import select
 
 from modelship_platform.catalog.stack import COLUMNS, csrf_of, described, platform, signed_in
 from modelship_platform.upstream import instant_app, serve_in_thread
+
+
+@contextmanager
+def stack_db(stack):
+    engine = make_engine(stack.database_url)
+    try:
+        with session_factory(engine)() as s:
+            yield s
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +103,21 @@ def test_a_file_over_the_size_limit_is_refused_with_a_413(database_url, model):
         refused = dora.post("/models/loans/batch", data={"csrf": csrf_of(page)},
                             files={"file": ("rows.csv", rows, "text/csv")})  # fmt: skip
         assert refused.status_code == 413 and "file: larger than 100 bytes" in refused.text
+
+
+def test_a_batch_above_the_interactive_rows_is_left_to_an_async_job(database_url, model):
+    with platform(database_url, [model], interactive_rows=1) as stack:
+        dora = signed_in(stack.catalog, stack.person("dora"))
+        token = csrf_of(dora.get("/models/loans"))
+        rows = b'[{"income": 1, "age": 2, "region": "a"}, {"income": 3, "age": 4, "region": "b"}]'
+        checked = dora.post("/models/loans/batch", data={"csrf": token},
+                            files={"file": ("rows.json", rows, "application/json")})  # fmt: skip
+        assert "2 rows, all valid" in checked.text
+        assert "runs as an async job" in checked.text and "Predict 2 rows" not in checked.text
+        upload = re.search(r"/models/loans/batch/([^/]+)/run", checked.text)
+        assert upload is None  # no button; and the route refuses it too:
+        with stack_db(stack) as s:
+            (stored,) = s.scalars(select(Upload.token)).all()
+        refused = dora.post(f"/models/loans/batch/{stored}/run", data={"csrf": token})
+        assert refused.status_code == 413 and "async job" in refused.text
+        assert stack.admin.get("/v1/admin/ledger").json()["debits"] == "1.000000"

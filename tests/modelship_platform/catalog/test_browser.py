@@ -6,6 +6,7 @@ for a stranger and present for a grantee, a hostile description shown as text.""
 
 from __future__ import annotations
 
+import base64
 import csv
 import os
 import shutil
@@ -19,6 +20,9 @@ from modelship_platform.test_baked_model import RECORD
 from modelship_platform.upstream import instant_app, serve_in_thread
 
 pytestmark = pytest.mark.timeout(600)
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +33,14 @@ def stack(tmp_path_factory, model_service):
         described("secret-b", "pete", "private", "Pete's model"), signature=COLUMNS
     )
     hostile = instant_app(described("xss-model", "olga", "public", XSS), signature=COLUMNS)
+    photos = instant_app(described("photo-tagger", "olga", "public", "Tags photos"),
+                         signature={"inputs": [{"type": "binary", "name": "photo"}]})  # fmt: skip
     url = f"sqlite:///{tmp_path_factory.mktemp('catalog') / 'modelship.db'}"
     with (
         serve_in_thread(private) as p,
         serve_in_thread(hostile) as h,
-        platform(url, [model_service, p, h]) as found,
+        serve_in_thread(photos) as f,
+        platform(url, [model_service, p, h, f]) as found,
     ):
         found.person("pete", role="owner", amount=None)
         yield found
@@ -96,12 +103,22 @@ def test_a_business_user_in_the_browser(stack, tmp_path):
         assert [float(r["amount"]) for r in rows] == [50.0, 4000.0, 50.0]
         assert all(any(k.startswith("prediction") and v != "" for k, v in r.items()) for r in rows)
 
+        page.goto("/models/photo-tagger")  # a binary column: a file, previewed from a blob: URL
+        page.get_by_label("photo").set_input_files(
+            files=[{"name": "dot.png", "mimeType": "image/png", "buffer": PNG}]
+        )
+        preview = page.get_by_alt_text("preview of photo")
+        preview.wait_for(state="visible")
+        assert preview.get_attribute("src").startswith("blob:")
+        page.get_by_role("button", name="Predict").click()
+        assert "charged 0.001100" in page.get_by_role("status").first.inner_text()
+
         page.goto("/account")
-        assert page.locator("#balance").inner_text() == "0.997600"  # 1 - 0.0011 - 0.0013
+        assert page.locator("#balance").inner_text() == "0.996500"  # 1 - 0.0011 - 0.0013 - 0.0011
         usage = page.locator("table.usage tbody tr")
-        assert usage.count() == 2
-        assert sorted(usage.nth(i).locator("td").nth(5).inner_text() for i in range(2)) == [
-            "0.001100", "0.001300"
+        assert usage.count() == 3
+        assert sorted(usage.nth(i).locator("td").nth(5).inner_text() for i in range(3)) == [
+            "0.001100", "0.001100", "0.001300"
         ]  # fmt: skip
 
         page.goto("/models/xss-model")

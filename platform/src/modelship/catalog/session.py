@@ -65,7 +65,8 @@ async def csrf_middleware(request: Request, call_next):
     request.state.csrf = token if token else secrets.token_urlsafe(24)
     response = await call_next(request)
     if fresh:
-        response.set_cookie(CSRF, request.state.csrf, httponly=True, samesite="lax")
+        secure = request.url.scheme == "https"
+        response.set_cookie(CSRF, request.state.csrf, httponly=True, samesite="lax", secure=secure)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
