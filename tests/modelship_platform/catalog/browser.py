@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from contextlib import contextmanager
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+#: Debian's chromium (``make tools`` installs it); MODELSHIP_CHROMIUM names another build
+#: (a CI runner's google-chrome, say)
+CHROMIUM = os.environ.get("MODELSHIP_CHROMIUM") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
@@ -17,7 +20,7 @@ def chromium():
     """A headless browser; the test is skipped when Chromium is absent (``make tools``
     installs it)."""
     if not shutil.which(CHROMIUM):
-        pytest.skip("no /usr/bin/chromium: run make tools")
+        pytest.skip(f"no {CHROMIUM}: run make tools (or set MODELSHIP_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
