@@ -35,16 +35,20 @@ class Viewer:
 
 
 def viewer(request: Request) -> Viewer | None:
-    """The signed-in account (a live session key), else None."""
+    """The signed-in account (a live session key), else None; looked up once per request."""
+    if "viewer" in request.scope:
+        return request.scope["viewer"]
     key = request.cookies.get(SESSION)
-    if not key:
-        return None
-    with request.app.state.db() as s:
-        found = verify(s, key)
-    if found is None:
-        return None
-    account, key_id = found
-    return Viewer(Caller(account.id, account.name, account.role, key_id), key)
+    found = None
+    if key:
+        with request.app.state.db() as s:
+            found = verify(s, key)
+    who = None
+    if found is not None:
+        account, key_id = found
+        who = Viewer(Caller(account.id, account.name, account.role, key_id), key)
+    request.scope["viewer"] = who
+    return who
 
 
 def signed_in(request: Request) -> Viewer:
