@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from modelship.catalog.models import Upload
+from modelship.catalog.models import Invite, Upload
 from modelship.db import make_engine, session_factory
 from sqlalchemy import select
 
@@ -121,3 +121,24 @@ def test_a_batch_above_the_interactive_rows_is_left_to_an_async_job(database_url
         refused = dora.post(f"/models/loans/batch/{stored}/run", data={"csrf": token})
         assert refused.status_code == 413 and "async job" in refused.text
         assert stack.admin.get("/v1/admin/ledger").json()["debits"] == "1.000000"
+
+
+def test_an_admin_invite_link_sets_a_password_once(stack):
+    root = signed_in(stack.catalog, stack.person("root", role="admin", amount=None))
+    assert stack.admin.post("/v1/accounts", json={"name": "fay", "role": "consumer",
+                                                  "email": "fay@example.com"}).status_code == 201  # fmt: skip
+    made = root.post("/admin/invites", data={"csrf": csrf_of(root.get("/admin")), "account": "fay"})
+    assert made.status_code == 201
+    link = re.search(r'<code class="invite-link">([^<]+)</code>', made.text).group(1)
+    fay = httpx.Client(timeout=30)
+    page = fay.get(link)
+    assert page.status_code == 200 and '<label for="password">Password</label>' in page.text
+    short = fay.post(link, data={"csrf": csrf_of(page), "password": "short"})
+    assert short.status_code == 422 and "password: at least 8 characters" in short.text
+    done = fay.post(link, data={"csrf": csrf_of(page), "password": "fay's own passphrase"})
+    assert done.status_code == 303
+    assert fay.get(link).status_code == 404  # once
+    signed_in(stack.catalog, "fay@example.com", "fay's own passphrase")
+    with stack_db(stack) as s:
+        stored = s.scalars(select(Invite.token_sha256)).one()
+    assert stored != link.rsplit("/", 1)[1]  # only its hash is kept

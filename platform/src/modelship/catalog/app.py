@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
-from modelship.catalog import account, pages, signin, tryit
+from modelship.catalog import account, invites, pages, signin, tryit
 from modelship.catalog.billing_client import Billing
 from modelship.catalog.render import HERE, render
 from modelship.catalog.session import csrf_middleware
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="modelship catalog", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.middleware("http")(csrf_middleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages, signin, tryit, account):
+    for module in (pages, signin, tryit, account, invites):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)

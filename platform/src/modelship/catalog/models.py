@@ -1,4 +1,4 @@
-"""The catalog's tables: passwords (argon2 hashes) and batch uploads waiting to be sent."""
+"""The catalog's tables: passwords (argon2 hashes), invites, batch uploads waiting to be sent."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ class Password(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+
+class Invite(Base):
+    """A one-time link to set an account's password (only its SHA-256 is stored)."""
+
+    __tablename__ = "catalog_invites"
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Upload(Base):

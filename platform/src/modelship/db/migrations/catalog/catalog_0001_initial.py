@@ -1,4 +1,4 @@
-"""catalog: passwords and batch uploads
+"""catalog: passwords, invites and batch uploads
 
 Revision ID: catalog_0001
 Revises: (none: the catalog's own branch, on billing's accounts)
@@ -23,6 +23,13 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "catalog_invites",
+        sa.Column("token_sha256", sa.String(length=64), primary_key=True),
+        sa.Column("account_id", sa.Integer(), sa.ForeignKey("accounts.id"), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_table(
         "catalog_uploads",
         sa.Column("token", sa.String(length=64), primary_key=True),
         sa.Column("account_id", sa.Integer(), sa.ForeignKey("accounts.id"), nullable=False),
@@ -41,4 +48,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_catalog_uploads_account_id", "catalog_uploads")
     op.drop_table("catalog_uploads")
+    op.drop_table("catalog_invites")
     op.drop_table("catalog_passwords")
