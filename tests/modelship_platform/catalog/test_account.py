@@ -29,7 +29,7 @@ def stack_db(stack):
 @pytest.fixture(scope="module")
 def model():
     with serve_in_thread(instant_app(described("loans", "olga", "public", "Credit limits"),
-                                     signature=COLUMNS)) as url:  # fmt: skip
+                                     signature=COLUMNS, version="3", run_id="r1")) as url:  # fmt: skip
         yield url
 
 
@@ -142,3 +142,12 @@ def test_an_admin_invite_link_sets_a_password_once(stack):
     with stack_db(stack) as s:
         stored = s.scalars(select(Invite.token_sha256)).one()
     assert stored != link.rsplit("/", 1)[1]  # only its hash is kept
+
+
+def test_the_model_page_links_the_mlflow_ui_when_set(database_url, model):
+    with platform(database_url, [model], mlflow_ui_url="https://mlflow.example.com/") as stack:
+        page = httpx.get(f"{stack.catalog}/models/loans").text
+        assert 'href="https://mlflow.example.com/#/models/loans/versions/3"' in page
+        assert "r1" in page
+    with platform(database_url, [model]) as stack:
+        assert "open in MLflow" not in httpx.get(f"{stack.catalog}/models/loans").text

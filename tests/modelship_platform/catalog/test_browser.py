@@ -69,6 +69,10 @@ def test_a_business_user_in_the_browser(stack, tmp_path):
         assert page.get_by_role("link", name="xss-model").count() == 0
 
         page.get_by_role("link", name="fraud-detector").click()
+        openapi = page.request.get(
+            page.get_by_role("link", name="the service's OpenAPI").get_attribute("href")
+        )
+        assert "/predict/batch" in openapi.json()["paths"]  # the service's own, via the catalog
         page.screenshot(path=tmp_path / "model-page.png", full_page=True)
         if target := os.environ.get("MODELSHIP_SCREENSHOT_TO"):  # docs/img/catalog-model.png
             shutil.copy(tmp_path / "model-page.png", target)
