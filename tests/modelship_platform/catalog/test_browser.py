@@ -129,6 +129,16 @@ def test_a_business_user_in_the_browser(stack, tmp_path):
         assert page.locator(".description").inner_text() == XSS
         assert dialogs == []
 
+        keyboard = browser.new_context(base_url=stack.catalog).new_page()  # no mouse at all
+        keyboard.goto("/login")
+        keyboard.get_by_label("Email").focus()
+        keyboard.keyboard.type(stack.person("gus"))
+        keyboard.keyboard.press("Tab")
+        keyboard.keyboard.type(PASSWORD)
+        keyboard.keyboard.press("Enter")
+        keyboard.wait_for_url(f"{stack.catalog}/")
+        assert "Signed in as gus" in keyboard.content()
+
         stranger = sign_in(browser, stack.catalog, stack.person("carol"), PASSWORD)
         assert stranger.get_by_role("link", name="secret-b").count() == 0
         assert stranger.goto("/models/secret-b").status == 404
