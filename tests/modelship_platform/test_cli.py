@@ -35,3 +35,29 @@ def test_cli_session(tmp_path):
         assert authenticate(s, key).name == "bob"
         assert s.scalar(select(Account.role).where(Account.name == "bob")) == "consumer"
         assert ledger.books(s)["credits"] == 2_500_000
+
+
+def test_set_password_reads_standard_input_and_stores_an_argon2_hash(tmp_path):
+    from modelship.catalog.models import Password
+    from modelship.catalog.passwords import check_sign_in
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    made = _run(url, "admin", "create-account", "eve", "--role", "consumer", "--email", "e@x.io")
+    assert made.returncode == 0
+    env = {"MODELSHIP_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
+    secret = "a long passphrase"
+
+    def set_password(name, text):
+        return subprocess.run([str(SCRIPT), "admin", "set-password", name], input=text,
+                              capture_output=True, text=True, env=env, timeout=60, check=False)  # fmt: skip
+
+    done = set_password("eve", secret + "\n")
+    assert done.returncode == 0, done.stderr
+    assert secret not in done.stdout + done.stderr
+    assert set_password("eve", "short\n").returncode == 2
+    assert set_password("nobody", secret + "\n").returncode == 1
+    db = session_factory(make_engine(url))
+    with db() as s:
+        assert s.scalars(select(Password.hash)).one().startswith("$argon2id$")
+        assert check_sign_in(s, "E@x.io", secret).name == "eve"
+        assert check_sign_in(s, "e@x.io", "wrong password") is None

@@ -1,19 +1,25 @@
-"""The billing deploy base renders with kustomize, validates offline and is hardened."""
+"""The platform's deploy bases (billing, catalog) render with kustomize, validate offline and
+are hardened; each is an Argo CD Application of the app-of-apps."""
 
 from __future__ import annotations
 
+import pytest
 from gitops.tools import ROOT, kustomize
 from test_manifests import _strict_errors
 
-BASE = ROOT / "platform" / "deploy" / "billing"
+DEPLOY = ROOT / "platform" / "deploy"
+APPS = ["billing", "catalog"]
+#: the Secrets each app reads (both from billing: its database and its admin key)
+SECRETS = {"billing": {"billing-db-app", "billing-admin"}, "catalog": {"billing-db-app", "billing-admin"}}  # fmt: skip
 
 
 def _kinds(docs):
     return {d["kind"]: d for d in docs}
 
 
-def test_billing_base_renders_hardened():
-    docs = _kinds(kustomize(BASE))
+@pytest.mark.parametrize("app", APPS)
+def test_base_renders_hardened(app):
+    docs = _kinds(kustomize(DEPLOY / app))
     assert {
         "Deployment",
         "Service",
@@ -23,39 +29,63 @@ def test_billing_base_renders_hardened():
         "NetworkPolicy",
         "PodDisruptionBudget",
         "HorizontalPodAutoscaler",
-        "Cluster",
     } <= set(docs)
+    assert ("Cluster" in docs) == (app == "billing")  # one database, billing's
     pod = docs["Deployment"]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     container = pod["containers"][0]
+    assert container["args"] == [app]
     hardening = container["securityContext"]
     assert hardening["readOnlyRootFilesystem"] is True
     assert hardening["allowPrivilegeEscalation"] is False
     assert hardening["capabilities"]["drop"] == ["ALL"]
     assert container["readinessProbe"] and container["livenessProbe"]
+    assert container["resources"]["limits"]["memory"]
     secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
-    assert secrets == {"billing-db-app", "billing-admin"}
+    assert secrets == SECRETS[app]
     assert docs["ClusterRole"]["rules"] == [
         {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]}
     ]
+    policy = docs["NetworkPolicy"]["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": app}
     assert all(d["metadata"].get("namespace") in (None, "modelship") for d in docs.values())
-    assert not any(d["kind"] == "Secret" for d in kustomize(BASE))
+    assert not any(d["kind"] == "Secret" for d in kustomize(DEPLOY / app))
 
 
-def test_billing_application():
-    apps = [
-        d
-        for d in kustomize(ROOT / "platform" / "deploy" / "apps")
-        if d["metadata"]["name"] == "modelship-billing"
+def test_the_catalog_reaches_billing_by_its_service_and_network_policy():
+    docs = _kinds(kustomize(DEPLOY / "catalog"))
+    env = {e["name"]: e.get("value") for e in docs["Deployment"]["spec"]["template"]["spec"]
+           ["containers"][0]["env"]}  # fmt: skip
+    assert env["MODELSHIP_BILLING_URL"] == "http://billing.modelship.svc"
+    billing = _kinds(kustomize(DEPLOY / "billing"))["Deployment"]
+    port = billing["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+    egress = docs["NetworkPolicy"]["spec"]["egress"]
+    to_billing = [
+        rule
+        for rule in egress
+        if any(
+            peer.get("podSelector", {}).get("matchLabels") == {"app.kubernetes.io/name": "billing"}
+            for peer in rule.get("to", [])
+        )
     ]
+    assert [rule["ports"] for rule in to_billing] == [[{"port": port, "protocol": "TCP"}]]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_application(app):
+    apps = [d for d in kustomize(DEPLOY / "apps") if d["metadata"]["name"] == f"modelship-{app}"]
     assert len(apps) == 1
     spec = apps[0]["spec"]
     assert spec["project"] == "modelship-platform"
     assert spec["destination"]["namespace"] == "modelship"
+    assert spec["source"]["path"] == f"platform/deploy/{app}"
     assert (ROOT / spec["source"]["path"] / "kustomization.yaml").is_file()
 
 
-def test_billing_base_is_strictly_valid():
+@pytest.mark.parametrize("app", APPS)
+def test_base_is_strictly_valid(app):
     """kubernetes-validate (strict) on every built-in kind; the CNPG Cluster is a CRD."""
-    docs = [d for d in kustomize(BASE) if d["kind"] != "Cluster"]
+    docs = [d for d in kustomize(DEPLOY / app) if d["kind"] != "Cluster"]
     assert _strict_errors(docs) == []

@@ -45,9 +45,12 @@ def card(name: str, owner: str, visibility: str, per_call: str, per_row: str) ->
     }
 
 
-def instant_app(model_card: dict) -> Starlette:
+def instant_app(model_card: dict, **info_fields) -> Starlette:
+    """``info_fields`` (a ``signature``, an ``input_example``, ...) are added to ``/info``."""
+
     async def info(_: Request):
-        return JSONResponse({"name": model_card["metadata"]["name"], "card": model_card})
+        name = model_card["metadata"]["name"]
+        return JSONResponse({"name": name, "card": model_card, **info_fields})
 
     async def ready(_: Request):
         return JSONResponse({"status": "ready"})

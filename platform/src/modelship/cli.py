@@ -20,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="modelship", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("billing", help="serve the billing gateway (MODELSHIP_HOST, MODELSHIP_PORT)")
+    sub.add_parser("catalog", help="serve the catalog pages (MODELSHIP_BILLING_URL for billing)")
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every app's migrations (alembic upgrade heads)")
     admin = sub.add_parser("admin", help="accounts, keys, top-ups")
@@ -30,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--email")
     ck = acts.add_parser("create-key", help="prints the key once")
     ck.add_argument("name")
+    sp = acts.add_parser("set-password", help="a catalog password, read from standard input")
+    sp.add_argument("name")
     tu = acts.add_parser("topup")
     tu.add_argument("name")
     tu.add_argument("amount", help='decimal, e.g. "5.00"')
@@ -43,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         from modelship.billing.app import serve
 
         serve()
+        return 0
+    if args.command == "catalog":
+        from modelship.catalog.app import serve as serve_catalog
+
+        serve_catalog()
         return 0
     engine = make_engine(get_settings().database_url)
     if args.command == "db":
@@ -68,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             key, _prefix = create_key(s, account_id)
         print(key)
         return 0
+    if args.action == "set-password":
+        return set_password(db, args.name)
     try:
         amount = parse_amount(args.amount)
     except AmountError as exc:
@@ -82,6 +92,30 @@ def main(argv: list[str] | None = None) -> int:
         print("idempotency key already used for another top-up", file=sys.stderr)
         return 1
     print(f"{args.name} credited {format_amount(amount)} {get_settings().currency}")
+    return 0
+
+
+def set_password(db, name: str) -> int:
+    """The password comes from standard input (its first line), never from the command line."""
+    from modelship.catalog.passwords import PasswordError
+    from modelship.catalog.passwords import set_password as store
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"password of {name}: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with db.begin() as s:
+            store(s, name, password)
+    except LookupError:
+        print(f"no account {name!r}", file=sys.stderr)
+        return 1
+    except PasswordError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"password of {name} set")
     return 0
 
 

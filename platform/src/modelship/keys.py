@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,16 +21,18 @@ def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
 
-def create_key(s: Session, account_id: int) -> tuple[str, str]:
-    """A new key for the account: (key, prefix). The key is shown once and never stored."""
+def create_key(s: Session, account_id: int, expires_at: datetime | None = None) -> tuple[str, str]:
+    """A new key for the account: (key, prefix). The key is shown once and never stored;
+    with ``expires_at`` it is refused from then on (the catalog's sign-in sessions)."""
     prefix, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(8)
-    s.add(ApiKey(account_id=account_id, prefix=prefix, hash=f"{salt}${_digest(salt, secret)}"))
+    digest = f"{salt}${_digest(salt, secret)}"
+    s.add(ApiKey(account_id=account_id, prefix=prefix, hash=digest, expires_at=expires_at))
     s.flush()
     return f"ms_{prefix}_{secret}", prefix
 
 
 def verify(s: Session, key: str) -> tuple[Account, int] | None:
-    """The account and key id of a valid, unrevoked key, else None."""
+    """The account and key id of a valid, unrevoked, unexpired key, else None."""
     tag, prefix, secret = (key.split("_", 2) + ["", ""])[:3]
     if tag != "ms" or not secret:
         prefix, secret = BOOTSTRAP_PREFIX, key  # the admin key of the settings
@@ -41,8 +44,17 @@ def verify(s: Session, key: str) -> tuple[Account, int] | None:
     if row is None:
         return None
     api_key, account = row
+    if expired(api_key.expires_at):
+        return None
     salt, digest = api_key.hash.split("$", 1)
     return (account, api_key.id) if hmac.compare_digest(digest, _digest(salt, secret)) else None
+
+
+def expired(at: datetime | None) -> bool:
+    """A key's expiry has passed (SQLite hands back naive UTC datetimes)."""
+    if at is None:
+        return False
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)) <= datetime.now(UTC)
 
 
 def authenticate(s: Session, key: str) -> Account | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,7 @@ from modelship.db.models import (
     LedgerEntry,
     Topup,
 )
+from modelship.keys import expired
 from modelship.money import split
 from modelship.transfer import Step, apply, move
 
@@ -155,7 +156,11 @@ DEBIT = (
     .values(available=BALANCES.c.available - B("p_amount"), held=BALANCES.c.held + B("p_amount"))
 )
 DEBIT_IF_KEY_LIVE = DEBIT.where(
-    exists().where(KEYS.c.id == B("p_key_id"), KEYS.c.revoked_at.is_(None))
+    exists().where(
+        KEYS.c.id == B("p_key_id"),
+        KEYS.c.revoked_at.is_(None),
+        or_(KEYS.c.expires_at.is_(None), KEYS.c.expires_at > B("p_at")),
+    )
 )
 _SETTLE = update(HOLDS).where(HOLDS.c.request_id == B("p_request_id"), HOLDS.c.state == "pending")
 POST = _SETTLE.where(HOLDS.c.expires_at > B("p_at")).values(
@@ -188,11 +193,15 @@ def hold(db: sessionmaker[Session], req: HoldRequest, ttl_s: float) -> bool:
 
 
 def check_key(db: sessionmaker[Session], key_id: int | None) -> None:
-    """Raise :class:`KeyRevoked` when ``key_id`` is revoked (why a hold with it was refused)."""
+    """Raise :class:`KeyRevoked` when ``key_id`` is revoked or expired (why a hold with it was
+    refused)."""
     if key_id is not None:
         with db() as s:
-            if s.scalar(select(KEYS.c.revoked_at).where(KEYS.c.id == key_id)):
-                raise KeyRevoked(key_id)
+            found = s.execute(
+                select(KEYS.c.revoked_at, KEYS.c.expires_at).where(KEYS.c.id == key_id)
+            ).first()
+        if found and (found.revoked_at or expired(found.expires_at)):
+            raise KeyRevoked(key_id)
 
 
 def hold_step(req: HoldRequest, ttl_s: float) -> Step:
@@ -216,6 +225,8 @@ def hold_step(req: HoldRequest, ttl_s: float) -> Step:
         rows.append((ANSWERS, [{**claim, "request_id": req.request_id, "created_at": at}]))
     guard = DEBIT if req.key_id is None else DEBIT_IF_KEY_LIVE
     params = {"p_account_id": req.account_id, "p_amount": req.amount, "p_key_id": req.key_id}
+    if req.key_id is not None:
+        params["p_at"] = at
     return Step(guard, params, rows=rows)
 
 

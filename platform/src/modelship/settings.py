@@ -50,6 +50,28 @@ class Settings(BaseSettings):
         description="seconds a verified key is remembered in memory (revocation still applies "
         "at once: the hold checks the key)",
     )
+    # the catalog
+    interactive_rows: int = Field(
+        default=1000,
+        ge=1,
+        description="batch rows the catalog scores while the page waits; "
+        "above it the page says the batch runs as an async job (the scheduler)",
+    )
+    upload_max_bytes: int = Field(
+        default=5_000_000, ge=1, description="largest batch file the catalog accepts"
+    )
+    answer_max_bytes: int = Field(
+        default=1_000_000, ge=1, description="larger answers are offered as a download"
+    )
+    session_ttl_s: int = Field(
+        default=3600, ge=60, le=86_400, description="life of a catalog sign-in (its billing key)"
+    )
+    mlflow_ui_url: str | None = Field(
+        default=None, description="MLflow UI the catalog links a model's run to"
+    )
+    gateway_public_url: str | None = Field(
+        default=None, description="the gateway URL shown in the examples (default billing_url)"
+    )
 
     @field_validator("models", mode="before")
     @classmethod

@@ -85,7 +85,7 @@ def _tensor_type(spec: TensorSpec, limits: InputLimits) -> Any:
     return item
 
 
-def _example(input_example: Any) -> dict[str, Any] | None:
+def example_record(input_example: Any) -> dict[str, Any] | None:
     """The first row of the model's input example, as JSON-ready values."""
     if isinstance(input_example, pd.DataFrame) and len(input_example):
         return input_example.head(1).to_dict(orient="records")[0]
@@ -114,7 +114,7 @@ def build_record_model(
             else (_wire_type(col.type, limits), ...)
             for col in inputs.inputs
         }
-    example = _example(input_example)
+    example = example_record(input_example)
     config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [example]} if example else None
     )

@@ -70,6 +70,7 @@ def test_info_describes_model_and_card(classifier_client: TestClient, classifier
     assert info["run_id"] and "sklearn" in info["flavors"]
     names = [column["name"] for column in info["signature"]["inputs"]]
     assert names == list(RECORD)
+    assert set(info["input_example"]) == set(RECORD)  # the catalog pre-fills its form with it
     assert info["image_tag"] == "dev" and info["loaded_at"]
     assert info["card"]["kind"] == "Component"
     assert info["card_matches"] is False  # the repo's card names its own model, not this one

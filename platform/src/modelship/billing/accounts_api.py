@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
@@ -11,7 +12,7 @@ from sqlalchemy import delete, select
 from modelship import ledger
 from modelship.billing.auth import Caller, current_caller, require_admin
 from modelship.db.models import Account, ApiKey, Balance, Grant
-from modelship.keys import create_key
+from modelship.keys import create_key, expired
 from modelship.money import format_amount, parse_amount
 
 router = APIRouter(prefix="/v1")
@@ -36,6 +37,12 @@ class TopupBody(BaseModel):
         return value
 
 
+class NewKey(BaseModel):
+    ttl_s: int | None = Field(
+        default=None, ge=60, le=86_400, description="a short-lived key: refused after this"
+    )
+
+
 class GrantBody(BaseModel):
     account: str = Field(pattern=NAME)
 
@@ -58,12 +65,40 @@ def create_account(body: NewAccount, caller: Auth, request: Request) -> dict:
 
 
 @router.post("/accounts/{name}/keys", status_code=201)
-def new_key(name: str, caller: Auth, request: Request) -> dict:
+def new_key(name: str, caller: Auth, request: Request, body: NewKey | None = None) -> dict:
     if not caller.admin and caller.name != name:
         raise HTTPException(403, "an account makes its own keys (or an admin does)")
+    ttl_s = body.ttl_s if body else None
+    expires_at = ledger.now() + timedelta(seconds=ttl_s) if ttl_s else None
     with request.app.state.db.begin() as s:
-        key, prefix = create_key(s, _account_id(s, name))
-    return {"key": key, "prefix": prefix}
+        key, prefix = create_key(s, _account_id(s, name), expires_at)
+    return {
+        "key": key,
+        "prefix": prefix,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+    }
+
+
+@router.get("/accounts/{name}/keys")
+def list_keys(name: str, caller: Auth, request: Request) -> list[dict]:
+    """The account's live keys (prefix and dates; never the key)."""
+    if not caller.admin and caller.name != name:
+        raise HTTPException(403, "an account lists its own keys (or an admin does)")
+    with request.app.state.db() as s:
+        found = s.scalars(
+            select(ApiKey)
+            .where(ApiKey.account_id == _account_id(s, name), ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.created_at, ApiKey.id)
+        )
+        return [
+            {
+                "prefix": k.prefix,
+                "created_at": k.created_at.isoformat(),
+                "expires_at": k.expires_at.isoformat() if k.expires_at else None,
+            }
+            for k in found
+            if not expired(k.expires_at)
+        ]
 
 
 @router.delete("/keys/{prefix}", status_code=204)

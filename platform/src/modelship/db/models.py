@@ -52,6 +52,8 @@ class ApiKey(Base):
     hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = _now()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: a short-lived key (the catalog's sign-in sessions) is refused from then on
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Balance(Base):

@@ -9,6 +9,7 @@ from ..card import card_matches
 from ..microbatch import BatchingPolicy
 from ..model import ServedModel
 from ..responses import JSONBytes
+from ..schema import example_record
 from ..settings import Settings
 
 LIVE, READY = "/health/live", "/health/ready"
@@ -26,6 +27,7 @@ def model_info(
         "run_id": model.run_id,
         "flavors": list(model.flavors),
         "signature": signature,
+        "input_example": example_record(model.input_example),
         "loaded_at": model.loaded_at.isoformat(),
         "image_tag": settings.image_tag,
         "card": card,
