@@ -10,7 +10,8 @@ How another app (catalog, scheduler, ...) adds its tables:
 
 1. Declare its models on :class:`modelship.db.models.Base` in its own module
    (e.g. ``modelship/catalog/models.py``), so ``Base.metadata`` knows them.
-2. Create ``migrations/<app>/`` and append it to :data:`VERSION_FOLDERS` below.
+2. Create ``migrations/<app>/``: every folder there is a version location
+   (:data:`VERSION_FOLDERS`).
 3. Its first revision has ``down_revision = None``, ``branch_labels = ("<app>",)`` and
    ``depends_on = "billing_0001"`` (or the billing revision whose tables it references).
 4. ``modelship db upgrade`` runs ``alembic upgrade heads``: every app's branch is applied,
