@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="modelship", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("billing", help="serve the billing gateway (MODELSHIP_HOST, MODELSHIP_PORT)")
+    sub.add_parser("scheduler", help="serve the jobs API and run one worker in the process")
+    sub.add_parser("worker", help="run a scheduler worker alone (claims and scores jobs)")
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every app's migrations (alembic upgrade heads)")
     admin = sub.add_parser("admin", help="accounts, keys, top-ups")
@@ -43,6 +45,16 @@ def main(argv: list[str] | None = None) -> int:
         from modelship.billing.app import serve
 
         serve()
+        return 0
+    if args.command == "scheduler":
+        from modelship.scheduler.app import serve as serve_scheduler
+
+        serve_scheduler()
+        return 0
+    if args.command == "worker":
+        from modelship.scheduler.app import work
+
+        work()
         return 0
     engine = make_engine(get_settings().database_url)
     if args.command == "db":
