@@ -3,11 +3,19 @@ PostgreSQL), a scoring model service with a signature."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import json
+import time
 
 import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
+from modelship.scheduler.notify import SIGNATURE
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from modelship_platform.scheduler_parts import (
     SCORER,
@@ -62,3 +70,87 @@ def test_a_job_scores_every_row_in_order_and_charges_them(database_url, scorer, 
         assert admin.get("/v1/admin/ledger").json()["balanced"] is True
         listed = jobs.get("/v1/jobs", params={"limit": 1}).json()
         assert listed["total"] == 1 and [j["id"] for j in listed["items"]] == [job["id"]]
+
+
+def _balance(billing) -> tuple[str, str]:
+    me = billing.get("/v1/me").json()
+    return me["balance"], me["held"]
+
+
+def test_idempotency_key_wait_and_a_signed_webhook(database_url, scorer, tmp_path):
+    calls: list = []
+
+    async def hook(request):
+        calls.append((await request.body(), request.headers.get(SIGNATURE)))
+        return JSONResponse({}, status_code=503 if len(calls) == 1 else 200)  # one retry
+
+    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    with (
+        serve_in_thread(receiver) as hook_url,
+        platform(database_url, [scorer], tmp_path / "r", webhook_secret="whsec", webhook_backoff_s=0.1)
+        as (url, admin, billing_url),
+    ):  # fmt: skip
+        billing, jobs = customer(billing_url, admin, url)
+        form = {"model": "scorer", "webhook_url": f"{hook_url}/hook"}
+        files = {"file": ("rows.jsonl", b'{"x": 1, "n": 2}\n{"x": 3.5, "n": 4}\n')}
+        key = {"Idempotency-Key": "job-1", "Prefer": "wait=20"}
+        first = jobs.post("/v1/jobs", data=form, files=files, headers=key)
+        assert first.status_code == 200, first.text  # finished within the wait
+        assert first.json()["status"] == "succeeded" and first.json()["charge"] == "0.001200"
+        again = jobs.post("/v1/jobs", data=form, files=files, headers=key)
+        assert again.json()["id"] == first.json()["id"]
+        other = jobs.post("/v1/jobs", data=form, files={"file": ("rows.jsonl", b'{"x": 9, "n": 9}\n')},
+                          headers=key)  # fmt: skip
+        assert other.status_code == 422 and "idempotency-key" in other.json()["detail"]
+        assert jobs.get("/v1/jobs").json()["total"] == 1
+        assert _balance(billing) == ("0.998800", "0.000000")
+        bad_wait = jobs.post("/v1/jobs", data=form, files=files, headers={"Prefer": "wait=61"})
+        assert bad_wait.status_code == 400 and "prefer" in bad_wait.json()["detail"]
+        for _ in range(50):
+            if len(calls) == 2:
+                break
+            time.sleep(0.1)
+        assert len(calls) == 2 and calls[0] == calls[1]
+        body, signature = calls[1]
+        assert signature == "sha256=" + hmac.new(b"whsec", body, hashlib.sha256).hexdigest()
+        assert json.loads(body)["id"] == first.json()["id"]
+
+
+def test_cancel_charges_only_the_rows_delivered(database_url, slow_scorer, tmp_path):
+    with platform(database_url, [slow_scorer], tmp_path / "r") as (url, admin, billing_url):
+        billing, jobs = customer(billing_url, admin, url)
+        job = jobs.post("/v1/jobs", data={"model": "slow-scorer"},
+                        files={"file": ("rows.csv", csv_rows(400))}).json()  # fmt: skip
+        for _ in range(100):
+            if jobs.get(f"/v1/jobs/{job['id']}").json()["rows_done"] >= 20:
+                break
+            time.sleep(0.05)
+        assert jobs.post(f"/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+        done = wait_for(jobs, job["id"])
+        assert done["status"] == "cancelled" and 20 <= done["rows_done"] < 400
+        expected = 1000 + 100 * done["rows_done"]  # micro-units: per call + per row
+        assert done["charge"] == f"0.{expected:06d}"
+        assert _balance(billing) == (f"0.{1_000_000 - expected:06d}", "0.000000")
+        table = pyarrow.csv.read_csv(io.BytesIO(jobs.get(f"/v1/jobs/{job['id']}/result").content))
+        assert table["n"].to_pylist() == list(range(done["rows_done"]))
+        again = jobs.post(f"/v1/jobs/{job['id']}/cancel")
+        assert again.status_code == 409
+        assert admin.get("/v1/admin/ledger").json()["balanced"] is True
+
+
+def test_a_model_failing_midway_fails_the_job_and_charges_the_delivered(
+    database_url, scorer, tmp_path
+):
+    with platform(database_url, [scorer], tmp_path / "r", job_chunk_concurrency=1) as (
+        url, admin, billing_url,
+    ):  # fmt: skip
+        billing, jobs = customer(billing_url, admin, url)
+        job = jobs.post("/v1/jobs", data={"model": "scorer"},
+                        files={"file": ("rows.csv", csv_rows(450, fail_at=250))}).json()  # fmt: skip
+        done = wait_for(jobs, job["id"])
+        assert done["status"] == "failed"
+        assert "chunk 2 (rows 201-300)" in done["error"] and "model exploded" in done["error"]
+        assert done["rows_done"] == 200 and done["charge"] == "0.021000"
+        assert _balance(billing) == ("0.979000", "0.000000")
+        table = pyarrow.csv.read_csv(io.BytesIO(jobs.get(f"/v1/jobs/{job['id']}/result").content))
+        assert table.num_rows == 200

@@ -142,7 +142,8 @@ def claim_settlement(
     db: sessionmaker[Session], worker: str, lease_s: float, job_id: str | None = None
 ) -> str | None:
     """An ended job (``job_id``, or any) not yet settled and free to take (no live lease of
-    another worker), now leased to ``worker``; None when there is none."""
+    another worker), now leased to ``worker`` for settling (once: ``<worker>:settle`` is not
+    free again to anyone until it expires); None when there is none."""
     at = now()
     free = or_(
         JOBS.c.lease_owner.is_(None),
@@ -162,6 +163,8 @@ def claim_settlement(
         return s.execute(
             update(JOBS)
             .where(JOBS.c.id == pick, JOBS.c.settled_at.is_(None))
-            .values(lease_owner=worker, lease_expires_at=at + timedelta(seconds=lease_s))
+            .values(
+                lease_owner=f"{worker}:settle", lease_expires_at=at + timedelta(seconds=lease_s)
+            )
             .returning(JOBS.c.id)
         ).scalar()

@@ -10,7 +10,6 @@ stored, and the job's next worker scores only the chunks not counted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -71,8 +70,10 @@ class Worker:
             running: set[asyncio.Task] = set()
             try:
                 while True:
-                    with contextlib.suppress(Exception):
+                    try:
                         await self.housekeeping()
+                    except Exception:  # the next round tries again
+                        log.exception("housekeeping failed")
                     started = False
                     while len(running) < s.worker_jobs:
                         job_id = await self._db(claims.claim, self.ctx.db, self.id, s.lease_s)
@@ -155,16 +156,17 @@ class Worker:
                     lost.set()
 
         beating = asyncio.create_task(beat())
+        chunks = [asyncio.create_task(one(i)) for i in todo]
         try:
-            await asyncio.gather(*(one(i) for i in todo))
+            await asyncio.gather(*chunks)
         except ChunkFailed as exc:
             lost.set()
             await self._db(claims.end, ctx.db, job_id, self.id, "failed", str(exc))
             return
         finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
+            for task in [*chunks, beating]:
+                task.cancel()
+            await asyncio.gather(*chunks, beating, return_exceptions=True)
         if not lost.is_set():
             await self._db(claims.end, ctx.db, job_id, self.id, "succeeded", None)
 
