@@ -34,9 +34,12 @@ SIGNATURE = {
 SCORER = card("scorer", "olga", "public", "0.001", "0.0001")
 
 
-def scoring_app(model_card: dict, max_rows: int = 100, delay_s: float = 0.0) -> Starlette:
+def scoring_app(
+    model_card: dict, max_rows: int = 100, delay_s: float = 0.0, seen: list | None = None
+) -> Starlette:
     """A model service: each record scores ``x * 2 + n``; a record with ``x == -1`` makes the
-    whole call fail (500), as a model that breaks on some input; ``delay_s`` per call."""
+    whole call fail (500), as a model that breaks on some input; ``delay_s`` per call; the
+    ``n`` of every row it scored is appended to ``seen``."""
 
     async def info(_: Request):
         return JSONResponse(
@@ -54,6 +57,8 @@ def scoring_app(model_card: dict, max_rows: int = 100, delay_s: float = 0.0) -> 
         await asyncio.sleep(delay_s)
         if any(r["x"] == -1 for r in rows):
             return JSONResponse({"detail": "model exploded on x=-1"}, status_code=500)
+        if seen is not None:
+            seen.extend(r["n"] for r in rows)
         return JSONResponse({"predictions": [r["x"] * 2 + r["n"] for r in rows]})
 
     return Starlette(
@@ -94,13 +99,13 @@ def scheduler_settings(database_url: str, models: list[str], billing_url: str, r
 
 
 @contextmanager
-def platform(database_url: str, models: list[str], results, **more):
+def platform(database_url: str, models: list[str], results, with_worker=True, **more):
     """Billing and the scheduler (with its worker) on loopback, one database; yields
     (scheduler URL, admin client of billing, billing URL)."""
     billing = Settings(database_url=database_url, models=models, admin_key=ADMIN)
     with serve_in_thread(create_billing(billing)) as billing_url:
         settings = scheduler_settings(database_url, models, billing_url, results, **more)
-        with serve_in_thread(create_scheduler(settings)) as url:
+        with serve_in_thread(create_scheduler(settings, with_worker)) as url:
             admin = httpx.Client(
                 base_url=billing_url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
             )

@@ -58,13 +58,18 @@ def claim(db: sessionmaker[Session], worker: str, lease_s: float) -> str | None:
         return job_id
 
 
-def reap(db: sessionmaker[Session]) -> list[str]:
-    """Re-queue running jobs whose lease expired (their worker died); answers their ids."""
+def reap(db: sessionmaker[Session], worker: str) -> list[str]:
+    """Re-queue running jobs whose lease expired (their worker died); answers their ids.
+    A worker does not reap its own jobs: it is alive, and its next heartbeat renews them."""
     with db.begin() as s:
         return list(
             s.execute(
                 update(JOBS)
-                .where(JOBS.c.status == "running", JOBS.c.lease_expires_at < now())
+                .where(
+                    JOBS.c.status == "running",
+                    JOBS.c.lease_expires_at < now(),
+                    JOBS.c.lease_owner != worker,
+                )
                 .values(status="queued", lease_owner=None, lease_expires_at=None)
                 .returning(JOBS.c.id)
             ).scalars()

@@ -92,7 +92,7 @@ class Worker:
 
     async def housekeeping(self) -> None:
         s = self.ctx.settings
-        for job_id in await self._db(claims.reap, self.ctx.db):
+        for job_id in await self._db(claims.reap, self.ctx.db, self.id):
             log.warning("job %s: its worker's lease expired; queued again", job_id)
         while job_id := await self._db(claims.claim_settlement, self.ctx.db, self.id, s.lease_s):
             try:
