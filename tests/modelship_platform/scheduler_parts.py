@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from contextlib import contextmanager
-from email import message_from_bytes
+from email import message_from_bytes, policy
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -75,7 +75,7 @@ class Inbox:
         self.messages: list = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content))
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
 
