@@ -11,6 +11,7 @@ were skipped.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -103,7 +104,7 @@ def run_occurrence(ctx: jobs.Context, sched: Schedule, due: datetime) -> str | N
         data = read_uri(sched.input_uri, ctx.settings)
         sub = jobs.Submission(
             sched.account_id, account, model, data, sched.input_uri.split("?")[0],
-            f"schedule:{sched.id}:{due.isoformat()}", output_uri=sched.output_uri,
+            hashlib.sha256(f"{sched.id}:{due.isoformat()}".encode()).hexdigest(), output_uri=sched.output_uri,
             schedule_id=sched.id, scheduled_for=due,
         )  # fmt: skip
         job, created = jobs.submit(ctx, sub)
