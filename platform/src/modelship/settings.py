@@ -112,6 +112,8 @@ class Settings(BaseSettings):
         default=5_000_000, ge=1, description="inputs above it render a Kubernetes Indexed Job"
     )
     shard_parallelism: int = Field(default=4, ge=1, le=1000)
+    shard_cpu: str = Field(default="1", description="CPU of each shard's pod (request = limit)")
+    shard_memory: str = Field(default="2Gi", description="memory of each shard's pod")
     models_namespace: str = "models"
 
     @field_validator("input_folders", mode="before")

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from modelship.db import make_engine, session_factory, upgrade_if_empty
 from modelship.registry import Registry
-from modelship.scheduler import api, schedules_api
+from modelship.scheduler import api, schedules_api, shards_api
 from modelship.scheduler.jobs import Context
 from modelship.scheduler.schedules import tick_forever
 from modelship.scheduler.store import ResultStore
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, with_worker: bool = True) -> Fa
     app = FastAPI(title="modelship scheduler", lifespan=lifespan)
     app.include_router(api.router)
     app.include_router(schedules_api.router)
+    app.include_router(shards_api.router)
 
     @app.get("/health/live")
     def live() -> dict:
