@@ -114,7 +114,13 @@ class Settings(BaseSettings):
     shard_parallelism: int = Field(default=4, ge=1, le=1000)
     shard_cpu: str = Field(default="1", description="CPU of each shard's pod (request = limit)")
     shard_memory: str = Field(default="2Gi", description="memory of each shard's pod")
-    models_namespace: str = "models"
+    models_namespace: str = Field(
+        default="models",
+        description="the scheduler discovers models and creates shard Jobs in this namespace",
+    )
+    scheduler_worker: bool = Field(
+        default=True, description="`modelship scheduler` also runs a worker in its process"
+    )
 
     @field_validator("input_folders", mode="before")
     @classmethod

@@ -29,7 +29,8 @@ async def running(settings: Settings, with_worker: bool = True):
     engine = make_engine(settings.database_url)
     upgrade_if_empty(engine)
     ctx = Context(
-        settings, session_factory(engine), Registry(settings.models, settings.discovery),
+        settings, session_factory(engine),
+        Registry(settings.models, settings.discovery, namespace=settings.models_namespace),
         ResultStore(settings),
     )  # fmt: skip
     await ctx.registry.refresh()
@@ -50,8 +51,9 @@ async def running(settings: Settings, with_worker: bool = True):
         engine.dispose()
 
 
-def create_app(settings: Settings | None = None, with_worker: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, with_worker: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
+    with_worker = settings.scheduler_worker if with_worker is None else with_worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
