@@ -149,8 +149,12 @@ def _own(request: Request, caller: Caller, job_id: str) -> Job:
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: str, request: Request, caller: CallerDep) -> dict:
-    return jobs.view(_own(request, caller, job_id), request.app.state.ctx.settings)
+async def get_job(job_id: str, request: Request, caller: CallerDep) -> dict:
+    ctx = request.app.state.ctx
+    job = await run_in_threadpool(_own, request, caller, job_id)
+    if wait_s := _wait_s(request):
+        job = await _finished(ctx, job.id, wait_s)
+    return jobs.view(job, ctx.settings)
 
 
 @router.get("/jobs")
