@@ -154,3 +154,27 @@ def test_a_model_failing_midway_fails_the_job_and_charges_the_delivered(
         assert _balance(billing) == ("0.979000", "0.000000")
         table = pyarrow.csv.read_csv(io.BytesIO(jobs.get(f"/v1/jobs/{job['id']}/result").content))
         assert table.num_rows == 200
+
+
+def test_short_balance_is_402_and_private_models_are_404(database_url, scorer, tmp_path):
+    private = {**SCORER, "metadata": {**SCORER["metadata"], "name": "hidden"}}
+    private["metadata"]["annotations"] = {
+        **SCORER["metadata"]["annotations"], "modelship.io/visibility": "private"
+    }  # fmt: skip
+    with (
+        serve_in_thread(scoring_app(private)) as hidden,
+        platform(database_url, [scorer, hidden], tmp_path / "r") as (url, admin, billing_url),
+    ):
+        billing, jobs = customer(billing_url, admin, url, amount="0.01")
+        short = jobs.post("/v1/jobs", data={"model": "scorer"},
+                          files={"file": ("rows.csv", csv_rows(450))})  # fmt: skip
+        assert short.status_code == 402, short.text
+        assert short.json()["price"] == "0.046000" and short.json()["available"] == "0.010000"
+        unseen = jobs.post("/v1/jobs", data={"model": "hidden"},
+                           files={"file": ("rows.csv", csv_rows(2))})  # fmt: skip
+        assert unseen.status_code == 404, unseen.text
+        stranger = jobs.get("/v1/jobs/0123456789abcdef")
+        assert stranger.status_code == 404 and "no job" in stranger.json()["detail"]
+        assert jobs.get("/v1/jobs").json()["total"] == 0
+        assert _balance(billing) == ("0.010000", "0.000000")
+        assert jobs.get("/v1/jobs", headers={"Authorization": "Bearer nope"}).status_code == 401

@@ -130,11 +130,18 @@ async def submit_job(request: Request, caller: CallerDep) -> JSONResponse:
             job = await run_in_threadpool(jobs.existing, ctx.db, caller.id, idem, fingerprint)
         if job is None:
             parsed = await run_in_threadpool(_read, ctx, source, data, media)
+            shown = source.split("?")[0] if data is None else source  # no query in the job row
             sub = jobs.Submission(
-                caller.id, caller.name, model, parsed, source.split("?")[0] if data is None
-                and source.startswith("sql:") else source, fingerprint, bearer(request), idem,
+                caller.id,
+                caller.name,
+                model,
+                parsed,
+                shown,
+                fingerprint,
+                bearer(request),
+                idem,
                 webhook,
-            )  # fmt: skip
+            )
             job, _created = await run_in_threadpool(jobs.submit, ctx, sub)
     except (InputError, RowsRejected, BillingRefused) as exc:
         return _refusal(exc)
