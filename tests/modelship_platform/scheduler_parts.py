@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -51,7 +53,12 @@ def scoring_app(
         return JSONResponse({"status": "ready"})
 
     async def batch(request: Request):
-        rows = json.loads(await request.body())
+        body = (await request.body()).decode()
+        if request.headers.get("content-type", "").startswith("text/csv"):
+            rows = [{"x": float(r["x"]), "n": int(r["n"]), "note": r.get("note") or None}
+                    for r in csv.DictReader(io.StringIO(body))]  # fmt: skip
+        else:
+            rows = json.loads(body)
         if len(rows) > max_rows:
             return JSONResponse({"detail": "too many rows"}, status_code=413)
         await asyncio.sleep(delay_s)
