@@ -25,22 +25,14 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from modelship_platform.upstream import wait_until_up
+
 from bench.run import MODES, payloads
 from bench.servers import PROJECT, VENV_BIN, Server, bake, free_port, train
 
 ROWS = int(os.environ.get("JOB_ROWS", "100000"))
 CHUNK = 1000
 OUT = ROOT / "bench" / "results" / "jobs.md"
-
-
-def _wait(url: str) -> None:
-    for _ in range(600):
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not start")
 
 
 def _input(ws, folder: Path) -> Path:
@@ -93,12 +85,12 @@ def job(model_url: str, csv: Path, folder: Path) -> tuple[float, list[float], di
         procs.append(subprocess.Popen([modelship, "billing"], stderr=subprocess.DEVNULL,
                                       env=env | {"MODELSHIP_PORT": str(gw_port)}))  # fmt: skip
         gw = f"http://127.0.0.1:{gw_port}"
-        _wait(f"{gw}/health/live")
+        wait_until_up(f"{gw}/health/live", procs[-1], timeout_s=60)
         procs.append(subprocess.Popen(
             [modelship, "scheduler"], stderr=subprocess.DEVNULL,
             env=env | {"MODELSHIP_PORT": str(sched_port), "MODELSHIP_BILLING_URL": gw}))  # fmt: skip
         jobs = f"http://127.0.0.1:{sched_port}"
-        _wait(f"{jobs}/health/live")
+        wait_until_up(f"{jobs}/health/live", procs[-1], timeout_s=60)
         admin = httpx.Client(base_url=gw, headers={"Authorization": f"Bearer {admin_key}"})
         admin.post("/v1/accounts", json={"name": "bench", "role": "consumer"}).raise_for_status()
         key = admin.post("/v1/accounts/bench/keys").json()["key"]
