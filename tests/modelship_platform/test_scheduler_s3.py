@@ -76,6 +76,8 @@ def test_results_in_s3_kept_for_the_retention_then_deleted(s3_endpoint, tmp_path
         assert (done["status"], done["rows_done"]) == ("succeeded", 120)
         key = f"modelship/jobs/{done['id']}/result.parquet"
         assert s3.head_object(Bucket="results", Key=key)["ContentLength"] > 0
+        stolen = jobs.post("/v1/jobs", json={"model": "scorer", "input_uri": f"s3://results/{key}"})
+        assert stolen.status_code == 403 and "results store" in stolen.json()["detail"]
         result = jobs.get(f"/v1/jobs/{done['id']}/result")
         assert result.status_code == 200 and result.text.count("\n") == 121
         assert KEYS["aws_secret_access_key"] not in result.text + sent.text

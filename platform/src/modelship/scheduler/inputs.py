@@ -103,6 +103,18 @@ def _allowed(path: str, settings: Settings) -> str:
     raise InputError("input_uri", f"{path!r} is not under a folder the platform may read", 403)
 
 
+def _in_results(uri: str, settings: Settings) -> bool:
+    """Other accounts' inputs and results live there: never readable through a job."""
+    results = settings.results_url.rstrip("/")
+    if results.startswith("s3://"):
+        return uri == results or uri.startswith(results + "/")
+    if urlparse(uri).scheme not in ("", "file"):
+        return False
+    root = os.path.realpath(results.removeprefix("file://"))
+    path = os.path.realpath(uri.removeprefix("file://"))
+    return path == root or path.startswith(root + "/")
+
+
 def read_uri(uri: str, settings: Settings) -> Input:
     """The rows at ``uri``: s3://, a local path under INPUT_FOLDERS, or sql://."""
     scheme = urlparse(uri).scheme
@@ -111,6 +123,8 @@ def read_uri(uri: str, settings: Settings) -> Input:
         return Input(table, "row", 1)
     if scheme not in ("s3", "file", ""):
         raise InputError("input_uri", f"scheme {scheme!r}: use s3://, sql:// or a path", 400)
+    if _in_results(uri, settings):
+        raise InputError("input_uri", "the platform's results store is not an input", 403)
     fmt = file_format(uri, None)
     if scheme == "s3":
         fs, path = filesystem(uri, settings)

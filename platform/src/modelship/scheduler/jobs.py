@@ -10,7 +10,7 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from urllib.parse import urlparse
 
 from sqlalchemy import select, update
@@ -40,7 +40,10 @@ class Context:
 
 
 def _time(value) -> str | None:
-    return value.isoformat() if value else None
+    """ISO 8601 in UTC (SQLite gives the stored times back without their zone)."""
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def view(job: Job, settings: Settings) -> dict:
