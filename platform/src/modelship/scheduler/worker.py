@@ -64,6 +64,9 @@ class Worker:
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.chunks = asyncio.Semaphore(ctx.settings.worker_chunk_concurrency)
         self.http: httpx.AsyncClient | None = None
+        # Arrow imports pandas the first time it converts Python values (seconds, measured
+        # here): at start, not in the first chunk of the first job.
+        predictions_table([0.0])
 
     async def _db(self, fn, *args):
         return await asyncio.to_thread(fn, *args)
