@@ -91,3 +91,50 @@ def test_sigkill_mid_job_then_resume(database_url, tmp_path):
     text = log.read_text()
     assert "lease expired" in text and "resumes at chunk" in text
     assert ADMIN not in text
+
+
+def test_sigterm_hands_the_job_back_at_once(tmp_path):
+    """A worker stopped with SIGTERM (a rolling update) queues its job again without waiting
+    for its lease (30 s here) to run out; the next worker resumes it."""
+    card = {**SCORER, "metadata": {**SCORER["metadata"], "name": "crash-scorer"}}
+    results, database_url = tmp_path / "results", f"sqlite:///{tmp_path / 'm.db'}"
+    with (
+        serve_in_thread(scoring_app(card, max_rows=CHUNK, delay_s=0.1)) as scorer,
+        platform(database_url, [scorer], results, with_worker=False) as (url, admin, billing_url),
+    ):
+        _billing, jobs = customer(billing_url, admin, url)
+        env = {
+            **os.environ, "MODELSHIP_DATABASE_URL": database_url, "MODELSHIP_MODELS": scorer,
+            "MODELSHIP_ADMIN_KEY": ADMIN, "MODELSHIP_BILLING_URL": billing_url,
+            "MODELSHIP_RESULTS_URL": str(results), "MODELSHIP_LEASE_S": "30",
+            "MODELSHIP_POLL_S": "0.1",
+        }  # fmt: skip
+        job = jobs.post("/v1/jobs", data={"model": "crash-scorer"},
+                        files={"file": ("rows.csv", csv_rows(ROWS))}).json()  # fmt: skip
+        log = tmp_path / "worker.log"
+        first = _worker(env, log)
+        try:
+            deadline = time.monotonic() + 60
+            while jobs.get(f"/v1/jobs/{job['id']}").json()["rows_done"] < 40:
+                assert time.monotonic() < deadline and first.poll() is None
+                time.sleep(0.05)
+            first.send_signal(signal.SIGTERM)
+            assert first.wait(15) == 0
+        finally:
+            first.kill()
+        handed = jobs.get(f"/v1/jobs/{job['id']}").json()
+        assert handed["status"] == "queued" and 40 <= handed["rows_done"] < ROWS
+        second = _worker(env, log)
+        try:
+            done = wait_for(jobs, job["id"], timeout_s=60)
+        finally:
+            second.terminate()
+            second.wait(10)
+        assert (done["status"], done["rows_done"], done["charge"]) == (
+            "succeeded",
+            ROWS,
+            "0.031000",
+        )
+        table = pyarrow.csv.read_csv(io.BytesIO(jobs.get(f"/v1/jobs/{job['id']}/result").content))
+        assert table["n"].to_pylist() == list(range(ROWS))
+    assert "queued again" in log.read_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -81,13 +82,18 @@ def serve(settings: Settings | None = None) -> None:
 
 
 def work(settings: Settings | None = None) -> None:
-    """A worker alone, until SIGTERM/SIGINT."""
+    """A worker alone, until SIGTERM/SIGINT: then its running jobs are queued again at once
+    (another worker resumes them at their first unfinished chunk) rather than after the lease."""
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def main() -> None:
         async with running(settings, with_worker=False) as ctx:
-            await Worker(ctx).run()
+            task = asyncio.create_task(Worker(ctx).run())
+            loop = asyncio.get_running_loop()
+            for stop in (signal.SIGTERM, signal.SIGINT):  # hand the jobs back, then exit
+                loop.add_signal_handler(stop, task.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    asyncio.run(main())

@@ -76,6 +76,26 @@ def reap(db: sessionmaker[Session], worker: str) -> list[str]:
         )
 
 
+def release(db: sessionmaker[Session], worker: str) -> list[str]:
+    """A worker that stops (SIGTERM, a rolling update) hands its jobs back at once: its running
+    jobs are queued again (their counted chunks stay counted) and its settlements are free."""
+    with db.begin() as s:
+        queued = list(
+            s.execute(
+                update(JOBS)
+                .where(JOBS.c.lease_owner == worker, JOBS.c.status == "running")
+                .values(status="queued", lease_owner=None, lease_expires_at=None)
+                .returning(JOBS.c.id)
+            ).scalars()
+        )
+        s.execute(
+            update(JOBS)
+            .where(JOBS.c.lease_owner.in_((worker, f"{worker}:settle")))
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+    return queued
+
+
 def _mine(job_id: str, worker: str):
     return and_(JOBS.c.id == job_id, JOBS.c.lease_owner == worker, JOBS.c.status == "running")
 

@@ -98,6 +98,9 @@ class Worker:
                 for task in running:
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
+                handed = await self._db(claims.release, self.ctx.db, self.id)
+                if handed:
+                    log.info("worker stopping: jobs %s queued again", ", ".join(handed))
 
     async def housekeeping(self) -> None:
         s = self.ctx.settings
