@@ -36,6 +36,33 @@ def _worker(env: dict, log: Path) -> subprocess.Popen:
         )
 
 
+def _env(database_url: str, scorer: str, billing_url: str, results: Path, lease_s: str) -> dict:
+    return {
+        **os.environ,
+        "MODELSHIP_DATABASE_URL": database_url,
+        "MODELSHIP_MODELS": scorer,
+        "MODELSHIP_ADMIN_KEY": ADMIN,
+        "MODELSHIP_BILLING_URL": billing_url,
+        "MODELSHIP_RESULTS_URL": str(results),
+        "MODELSHIP_LEASE_S": lease_s,
+        "MODELSHIP_POLL_S": "0.1",
+        "MODELSHIP_JOB_CHUNK_CONCURRENCY": "2",
+    }
+
+
+def _stop_midway(jobs, job_id: str, worker: subprocess.Popen, rows: int, stop) -> int:
+    """Once ``rows`` rows are done, send ``stop`` to the worker; its exit code."""
+    try:
+        deadline = time.monotonic() + 60
+        while jobs.get(f"/v1/jobs/{job_id}").json()["rows_done"] < rows:
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.05)
+        worker.send_signal(stop)
+        return worker.wait(15)
+    finally:
+        worker.kill()
+
+
 def test_sigkill_mid_job_then_resume(database_url, tmp_path):
     seen: list[int] = []
     card = {**SCORER, "metadata": {**SCORER["metadata"], "name": "crash-scorer"}}
@@ -45,30 +72,11 @@ def test_sigkill_mid_job_then_resume(database_url, tmp_path):
         platform(database_url, [scorer], results, with_worker=False) as (url, admin, billing_url),
     ):
         billing, jobs = customer(billing_url, admin, url)
-        env = {
-            **os.environ,
-            "MODELSHIP_DATABASE_URL": database_url,
-            "MODELSHIP_MODELS": scorer,
-            "MODELSHIP_ADMIN_KEY": ADMIN,
-            "MODELSHIP_BILLING_URL": billing_url,
-            "MODELSHIP_RESULTS_URL": str(results),
-            "MODELSHIP_LEASE_S": "3",
-            "MODELSHIP_POLL_S": "0.1",
-            "MODELSHIP_JOB_CHUNK_CONCURRENCY": "2",
-        }
+        env = _env(database_url, scorer, billing_url, results, "3")
         job = jobs.post("/v1/jobs", data={"model": "crash-scorer"},
                         files={"file": ("rows.csv", csv_rows(ROWS))}).json()  # fmt: skip
         log = tmp_path / "worker.log"
-        first = _worker(env, log)
-        try:
-            deadline = time.monotonic() + 60
-            while jobs.get(f"/v1/jobs/{job['id']}").json()["rows_done"] < 80:
-                assert time.monotonic() < deadline and first.poll() is None
-                time.sleep(0.05)
-            first.send_signal(signal.SIGKILL)
-            first.wait(10)
-        finally:
-            first.kill()
+        _stop_midway(jobs, job["id"], _worker(env, log), 80, signal.SIGKILL)
         killed_at = jobs.get(f"/v1/jobs/{job['id']}").json()
         assert killed_at["status"] == "running" and 80 <= killed_at["rows_done"] < ROWS
         second = _worker(env, log)
@@ -103,25 +111,11 @@ def test_sigterm_hands_the_job_back_at_once(tmp_path):
         platform(database_url, [scorer], results, with_worker=False) as (url, admin, billing_url),
     ):
         _billing, jobs = customer(billing_url, admin, url)
-        env = {
-            **os.environ, "MODELSHIP_DATABASE_URL": database_url, "MODELSHIP_MODELS": scorer,
-            "MODELSHIP_ADMIN_KEY": ADMIN, "MODELSHIP_BILLING_URL": billing_url,
-            "MODELSHIP_RESULTS_URL": str(results), "MODELSHIP_LEASE_S": "30",
-            "MODELSHIP_POLL_S": "0.1",
-        }  # fmt: skip
+        env = _env(database_url, scorer, billing_url, results, "30")
         job = jobs.post("/v1/jobs", data={"model": "crash-scorer"},
                         files={"file": ("rows.csv", csv_rows(ROWS))}).json()  # fmt: skip
         log = tmp_path / "worker.log"
-        first = _worker(env, log)
-        try:
-            deadline = time.monotonic() + 60
-            while jobs.get(f"/v1/jobs/{job['id']}").json()["rows_done"] < 40:
-                assert time.monotonic() < deadline and first.poll() is None
-                time.sleep(0.05)
-            first.send_signal(signal.SIGTERM)
-            assert first.wait(15) == 0
-        finally:
-            first.kill()
+        assert _stop_midway(jobs, job["id"], _worker(env, log), 40, signal.SIGTERM) == 0
         handed = jobs.get(f"/v1/jobs/{job['id']}").json()
         assert handed["status"] == "queued" and 40 <= handed["rows_done"] < ROWS
         second = _worker(env, log)
