@@ -88,3 +88,19 @@ def test_results_in_s3_kept_for_the_retention_then_deleted(s3_endpoint, tmp_path
         with pytest.raises(ClientError):
             s3.head_object(Bucket="results", Key=key)
         assert billing.get("/v1/me").json()["balance"] == "0.987000"  # 1 - 0.001 - 120 x 0.0001
+
+
+def test_results_store_down_is_503_and_nothing_held(tmp_path):
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings = {"s3_endpoint_url": down, **{f"s3_{k[4:]}": v for k, v in KEYS.items()}}
+    with (
+        serve_in_thread(scoring_app(SCORER)) as scorer,
+        platform(f"sqlite:///{tmp_path / 'm.db'}", [scorer], "s3://results/x", **settings)
+        as (url, admin, billing_url),
+    ):  # fmt: skip
+        billing, jobs = customer(billing_url, admin, url)
+        sent = jobs.post("/v1/jobs", data={"model": "scorer"},
+                         files={"file": ("rows.csv", csv_rows(5))}, timeout=120)  # fmt: skip
+        assert sent.status_code == 503 and "results store" in sent.json()["detail"]
+        assert billing.get("/v1/me").json()["held"] == "0.000000"
+        assert jobs.get("/v1/jobs").json()["total"] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
 import re
 import time
 from typing import Annotated
@@ -31,6 +32,7 @@ from modelship.scheduler.models import ENDED, Job
 from modelship.scheduler.validate import RowsRejected
 
 router = APIRouter(prefix="/v1")
+log = logging.getLogger("modelship.scheduler")
 CallerDep = Annotated[Caller, Depends(current_caller)]
 PARQUET = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
 _WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+)(?:$|[,;\s])")
@@ -145,6 +147,9 @@ async def submit_job(request: Request, caller: CallerDep) -> JSONResponse:
             job, _created = await run_in_threadpool(jobs.submit, ctx, sub)
     except (InputError, RowsRejected, BillingRefused) as exc:
         return _refusal(exc)
+    except OSError as exc:  # the results store (nothing held: submit released it)
+        log.warning("results store unavailable: %s", type(exc).__name__)
+        return JSONResponse({"detail": "results store unavailable; retry"}, status_code=503)
     if wait_s:
         job = await _finished(ctx, job.id, wait_s)
     finished = job.status in ENDED and job.settled_at is not None

@@ -27,6 +27,9 @@ def filesystem(uri: str, settings: Settings) -> tuple[pyarrow.fs.FileSystem, str
             secret_key=secret.get_secret_value() if secret else None,
             region=settings.s3_region,
             scheme="http" if (settings.s3_endpoint_url or "").startswith("http:") else "https",
+            connect_timeout=5,
+            request_timeout=60,
+            retry_strategy=pyarrow.fs.AwsStandardS3RetryStrategy(max_attempts=3),
         )
         return fs, uri.removeprefix("s3://")
     path = uri.removeprefix("file://")
