@@ -102,11 +102,16 @@ def _read(ctx, source: str, data: bytes | None, media: str | None) -> Input:
     return parse(data, file_format(source, media))
 
 
+def _load(ctx, job_id: str) -> Job:
+    with ctx.db() as s:
+        return s.get(Job, job_id)
+
+
 async def _finished(ctx, job_id: str, wait_s: int) -> Job:
+    """The job once it ended and settled, or as it is after ``wait_s`` seconds."""
     deadline = time.monotonic() + wait_s
     while True:
-        with ctx.db() as s:
-            job = s.get(Job, job_id)
+        job = await run_in_threadpool(_load, ctx, job_id)  # SQLite may wait for its lock
         if (job.status in ENDED and job.settled_at) or time.monotonic() >= deadline:
             return job
         await asyncio.sleep(0.1)

@@ -58,6 +58,11 @@ def _csv_body(chunk: pa.Table, names: list[str]) -> bytes:
     return sink.getvalue()
 
 
+def _load_job(db, job_id: str) -> Job:
+    with db() as s:
+        return s.get(Job, job_id)
+
+
 class Worker:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -129,8 +134,7 @@ class Worker:
 
     async def _score(self, job_id: str) -> None:
         ctx, s = self.ctx, self.ctx.settings
-        with ctx.db() as session:
-            job = session.get(Job, job_id)
+        job = await self._db(_load_job, ctx.db, job_id)
         model = ctx.registry.get(job.model)
         if model is None:
             await ctx.registry.refresh()
