@@ -101,7 +101,7 @@ def test_idempotency_key_wait_and_a_signed_webhook(database_url, scorer, tmp_pat
         assert again.json()["id"] == first.json()["id"]
         other = jobs.post("/v1/jobs", data=form, files={"file": ("rows.jsonl", b'{"x": 9, "n": 9}\n')},
                           headers=key)  # fmt: skip
-        assert other.status_code == 422 and "idempotency-key" in other.json()["detail"]
+        assert other.status_code == 409 and "idempotency-key" in other.json()["detail"]
         assert jobs.get("/v1/jobs").json()["total"] == 1
         assert _balance(billing) == ("0.998800", "0.000000")
         bad_wait = jobs.post("/v1/jobs", data=form, files=files, headers={"Prefer": "wait=61"})

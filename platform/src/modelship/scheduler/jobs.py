@@ -80,7 +80,7 @@ def existing(db: sessionmaker[Session], account_id: int, key: str, fingerprint: 
     with db() as s:
         job = s.scalar(select(Job).where(Job.account_id == account_id, Job.idempotency_key == key))
     if job is not None and job.fingerprint != fingerprint:
-        raise InputError("idempotency-key", "already used for another job", 422)
+        raise InputError("idempotency-key", "already used for another job", 409)
     return job
 
 
