@@ -89,14 +89,17 @@ class Worker:
                     except Exception:  # the next round tries again
                         log.exception("housekeeping failed")
                     started = False
-                    while len(running) < s.worker_jobs:
-                        job_id = await self._db(claims.claim, self.ctx.db, self.id, s.lease_s)
-                        if job_id is None:
-                            break
-                        started = True
-                        task = asyncio.create_task(self.run_job(job_id))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
+                    try:
+                        while len(running) < s.worker_jobs:
+                            job_id = await self._db(claims.claim, self.ctx.db, self.id, s.lease_s)
+                            if job_id is None:
+                                break
+                            started = True
+                            task = asyncio.create_task(self.run_job(job_id))
+                            running.add(task)
+                            task.add_done_callback(running.discard)
+                    except Exception:  # the database away for a moment: claim again later
+                        log.exception("claiming failed")
                     if not started:
                         await asyncio.sleep(s.poll_s)
             finally:
