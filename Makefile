@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV := $(CURDIR)/build/bin/uv
 APT_GET := $(shell command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo) apt-get
 
-.PHONY: demo test lint bench bench-gateway soak shutdown-check tools uv clean
+.PHONY: demo test lint bench bench-gateway bench-jobs soak shutdown-check tools uv clean
 
 uv: $(UV)
 $(UV): ## uv, installed with pip when it is missing
@@ -46,6 +46,9 @@ bench: tools ## benchmark against mlflow models serve (QUICK=1 for a short run)
 
 bench-gateway: tools ## billing gateway vs direct, wrk on loopback, PostgreSQL (DURATION_S=10)
 	$(PY) bench/gateway.py
+
+bench-jobs: tools ## a scheduler job vs 1,000-row calls vs mlflow models predict (JOB_ROWS=100000)
+	$(PY) bench/jobs.py
 
 soak: tools ## 60 s at 64 connections on 127.0.0.1: zero errors, memory growth under 5%
 	$(PY) -m bench.soak

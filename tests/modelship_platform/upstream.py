@@ -7,6 +7,8 @@ A first record ``{"status": 500}`` makes it answer 500 (a failing model call) an
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import subprocess
 import threading
@@ -56,7 +58,11 @@ def instant_app(model_card: dict, **info_fields) -> Starlette:
         return JSONResponse({"status": "ready"})
 
     async def predict(request: Request):
-        parsed = json.loads(await request.body())
+        body = await request.body()
+        if request.headers.get("content-type", "").startswith("text/csv"):  # the scheduler's
+            parsed = list(csv.DictReader(io.StringIO(body.decode())))
+        else:
+            parsed = json.loads(body)
         rows = parsed if isinstance(parsed, list) else [parsed]
         first = rows[0] if rows and isinstance(rows[0], dict) else {}
         await asyncio.sleep(float(first.get("sleep", 0)))

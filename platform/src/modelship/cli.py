@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("billing", help="serve the billing gateway (MODELSHIP_HOST, MODELSHIP_PORT)")
     sub.add_parser("catalog", help="serve the catalog pages (MODELSHIP_BILLING_URL for billing)")
+    sub.add_parser("scheduler", help="serve the jobs API and run one worker in the process")
+    sub.add_parser("worker", help="run a scheduler worker alone (claims and scores jobs)")
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply every app's migrations (alembic upgrade heads)")
     admin = sub.add_parser("admin", help="accounts, keys, top-ups")
@@ -51,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
         from modelship.catalog.app import serve as serve_catalog
 
         serve_catalog()
+        return 0
+    if args.command == "scheduler":
+        from modelship.scheduler.app import serve as serve_scheduler
+
+        serve_scheduler()
+        return 0
+    if args.command == "worker":
+        from modelship.scheduler.app import work
+
+        work()
         return 0
     engine = make_engine(get_settings().database_url)
     if args.command == "db":

@@ -166,6 +166,8 @@ _SETTLE = update(HOLDS).where(HOLDS.c.request_id == B("p_request_id"), HOLDS.c.s
 POST = _SETTLE.where(HOLDS.c.expires_at > B("p_at")).values(
     state="posted", status_code=B("p_status_code"), settled_at=B("p_at")
 )
+# A partial capture (a scheduler job that delivered part of its rows) records what it took.
+POST_PART = POST.values(amount=B("p_captured"), rows=B("p_rows"))
 VOID = _SETTLE.values(state="voided", status_code=B("p_status_code"), settled_at=B("p_at"))
 STORE_ANSWER = (
     update(ANSWERS)
@@ -252,16 +254,19 @@ def capture(
     status_code: int = 200,
     answer: Answer | None = None,
     held: tuple[int, int | None, int] | None = None,
+    part: tuple[int, int] | None = None,
 ) -> bool:
     """Post a hold: consumer pays, owner and platform are credited. True only the first time.
 
     ``held`` is the hold's (account_id, owner_id, amount) when the caller made it (the gateway):
-    one read fewer. Otherwise it is read from the hold row.
+    one read fewer. Otherwise it is read from the hold row. ``part`` = (amount, rows) captures
+    only that much (at most the held amount) and releases the rest in the same step.
     """
     h = held or _pending(db, request_id)
     if h is None:
         return False
-    return apply(db, capture_step(request_id, owner_share, status_code, answer, h, platform_id(db)))
+    platform = platform_id(db)
+    return apply(db, capture_step(request_id, owner_share, status_code, answer, h, platform, part))
 
 
 def capture_step(
@@ -271,15 +276,17 @@ def capture_step(
     answer: Answer | None,
     held: tuple[int, int | None, int],
     platform: int,
+    part: tuple[int, int] | None = None,
 ) -> Step:
     """The capture of a hold ``held`` = (account_id, owner_id, amount), ``platform`` the
-    platform's account id."""
+    platform's account id; ``part`` = (amount, rows) for a partial capture."""
     account_id, owner_id, amount = held
-    owner_amount, platform_amount = split(amount, owner_share)
+    taken = amount if part is None else min(part[0], amount)
+    owner_amount, platform_amount = split(taken, owner_share)
     if owner_id is None:
-        owner_amount, platform_amount = 0, amount
+        owner_amount, platform_amount = 0, taken
     # One leg per account: an owner calling its own model pays only the platform's part.
-    legs = {account_id: -amount}
+    legs = {account_id: -taken}
     for a, m in ((platform, platform_amount), (owner_id, owner_amount)):
         if a is not None:
             legs[a] = legs.get(a, 0) + m
@@ -288,9 +295,14 @@ def capture_step(
         {"transfer_id": transfer, "account_id": a, "amount": m, "kind": "capture"}
         for a, m in legs.items()
     ]
-    # The consumer's hold is spent (held - amount); its debit already left ``available``.
+    # The consumer's hold is spent (held - amount); its debit already left ``available``, and
+    # what a partial capture does not take goes back there.
     moves = {a: (m + amount, -amount) if a == account_id else (m, 0) for a, m in legs.items()}
     params = {"p_request_id": request_id, "p_status_code": status_code, "p_at": now()}
+    guard = POST
+    if part is not None:
+        guard = POST_PART
+        params |= {"p_captured": taken, "p_rows": part[1]}
     extra = []
     if answer is not None:
         extra.append(STORE_ANSWER)
@@ -299,7 +311,7 @@ def capture_step(
             "p_answer_type": answer.content_type,
             "p_answer_body": answer.body,
         }
-    return Step(POST, params, rows=[(LEDGER, entries)], moves=moves, extra=extra)
+    return Step(guard, params, rows=[(LEDGER, entries)], moves=moves, extra=extra)
 
 
 def release(

@@ -61,12 +61,17 @@ async def probe(client: httpx.AsyncClient, url: str) -> Model | None:
     return Model(name=card.name, url=url, card=card, info=info, ready=ready)
 
 
-def kubernetes_urls() -> list[str]:
-    """Services labelled ``modelship.io/model``, via the in-cluster API (read-only RBAC)."""
+def kubernetes_urls(namespace: str | None = None) -> list[str]:
+    """Services labelled ``modelship.io/model``, via the in-cluster API (read-only RBAC), in
+    every namespace or in ``namespace`` only (a Role there is then enough)."""
     from kubernetes import client, config  # only in a cluster image
 
     config.load_incluster_config()
-    services = client.CoreV1Api().list_service_for_all_namespaces(label_selector=MODEL_LABEL)
+    api = client.CoreV1Api()
+    if namespace:
+        services = api.list_namespaced_service(namespace, label_selector=MODEL_LABEL)
+    else:
+        services = api.list_service_for_all_namespaces(label_selector=MODEL_LABEL)
     urls = []
     for svc in services.items:
         port = svc.spec.ports[0].port
@@ -75,9 +80,16 @@ def kubernetes_urls() -> list[str]:
 
 
 class Registry:
-    def __init__(self, urls: list[str], discovery: str = "static", timeout_s: float = 5.0):
+    def __init__(
+        self,
+        urls: list[str],
+        discovery: str = "static",
+        timeout_s: float = 5.0,
+        namespace: str | None = None,
+    ):
         self._urls = list(urls)
         self._discovery = discovery
+        self._namespace = namespace
         self._timeout = timeout_s
         self.models: dict[str, Model] = {}
 
@@ -87,7 +99,7 @@ class Registry:
     async def refresh(self) -> None:
         urls = self._urls
         if self._discovery == "kubernetes":
-            urls = await asyncio.to_thread(kubernetes_urls)
+            urls = await asyncio.to_thread(kubernetes_urls, self._namespace)
         async with httpx.AsyncClient(timeout=self._timeout) as client:
             found = await asyncio.gather(*(probe(client, u) for u in urls))
         models: dict[str, Model] = {}

@@ -6,11 +6,12 @@ The default database is an embedded SQLite file (zero set-up); in a cluster
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -72,6 +73,83 @@ class Settings(BaseSettings):
     gateway_public_url: str | None = Field(
         default=None, description="the gateway URL shown in the examples (default billing_url)"
     )
+
+    # The scheduler (`modelship scheduler` / `modelship worker`)
+    public_url: str = Field(
+        default="http://127.0.0.1:8300",
+        description="the scheduler's address as users reach it: result links in emails",
+    )
+    results_url: str = Field(
+        default="./modelship-results",
+        description="where job inputs and results are kept: a folder, or s3://bucket/prefix",
+    )
+    results_retention_s: float = Field(
+        default=7 * 86400, gt=0, description="seconds a finished job's result is kept"
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="an S3-compatible endpoint")
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://[user:password@]host:port (smtps:// for TLS); unset: no emails",
+    )
+    smtp_from: str = "modelship@localhost"
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="key of the HMAC-SHA256 signature of job webhooks"
+    )
+    webhook_attempts: int = Field(default=4, ge=1, le=20)
+    webhook_backoff_s: float = Field(default=1.0, ge=0)
+    sql_connections: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='named database URLs for sql://<name>?query=... inputs (JSON: {"name": url})',
+    )
+    input_folders: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="local folders job inputs may be read from"
+    )
+    job_chunk_rows: int = Field(
+        default=1000, ge=1, description="rows per /predict/batch call when /info names no limit"
+    )
+    job_max_rows: int = Field(default=10_000_000, ge=1)
+    job_hold_ttl_s: float = Field(
+        default=7 * 86400, gt=0, description="how long a job's hold waits to be settled"
+    )
+    job_chunk_concurrency: int = Field(default=2, ge=1, le=64, description="chunks per job")
+    worker_jobs: int = Field(default=2, ge=1, le=64, description="jobs a worker runs at once")
+    worker_chunk_concurrency: int = Field(
+        default=4, ge=1, le=256, description="chunks in flight per worker, across its jobs"
+    )
+    job_chunk_attempts: int = Field(default=3, ge=1, le=10)
+    lease_s: float = Field(default=30.0, gt=0, description="a claimed job's lease")
+    poll_s: float = Field(default=0.5, gt=0, description="a worker's pause when nothing is queued")
+    schedule_tick_s: float = Field(default=5.0, gt=0)
+    clock_origin: datetime | None = Field(
+        default=None,
+        description="tests: the schedules' clock reads clock_origin at real time clock_anchor "
+        "(epoch seconds) and runs clock_speed times faster",
+    )
+    clock_anchor: float = 0.0
+    clock_speed: float = Field(default=1.0, gt=0)
+    shard_rows: int = Field(
+        default=5_000_000, ge=1, description="inputs above it render a Kubernetes Indexed Job"
+    )
+    shard_parallelism: int = Field(default=4, ge=1, le=1000)
+    shard_cpu: str = Field(default="1", description="CPU of each shard's pod (request = limit)")
+    shard_memory: str = Field(default="2Gi", description="memory of each shard's pod")
+    models_namespace: str = Field(
+        default="models",
+        description="the scheduler discovers models and creates shard Jobs in this namespace",
+    )
+    scheduler_worker: bool = Field(
+        default=True, description="`modelship scheduler` also runs a worker in its process"
+    )
+
+    @field_validator("input_folders", mode="before")
+    @classmethod
+    def _folders(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [u.strip() for u in value.split(",") if u.strip()]
+        return value
 
     @field_validator("models", mode="before")
     @classmethod

@@ -7,6 +7,11 @@ memory stays flat whatever the input size, and writes
 `<output>/scheduled_time=YYYYmmddTHHMM/predictions.parquet` atomically (a temporary file moved
 into place): a rerun for the same scheduled time replaces its partition, never adds one.
 Local paths and `s3://` URIs work; S3 uses MLFLOW_S3_ENDPOINT_URL and the AWS_* settings.
+
+Sharded (`--shard-index I --shard-count N`, by default from a Kubernetes Indexed Job's
+`JOB_COMPLETION_INDEX` and `SHARD_COUNT`): shard I scores chunks I, I+N, I+2N, ... of the same
+stream and writes only its own part, `predictions-<I>-of-<N>.parquet`; the N parts together
+hold exactly the rows of one unsharded run.
 """
 
 import argparse
@@ -111,8 +116,21 @@ def score(model: ServedModel, batch: pa.RecordBatch) -> pa.Table:
     return table
 
 
-def run(settings: Settings, source: str, target: str, scheduled: datetime) -> str:
-    """Score the partition of `scheduled` under `source`; return the one written under `target`."""
+def part_name(shard: tuple[int, int]) -> str:
+    index, count = shard
+    return "predictions.parquet" if count == 1 else f"predictions-{index}-of-{count}.parquet"
+
+
+def run(
+    settings: Settings,
+    source: str,
+    target: str,
+    scheduled: datetime,
+    shard: tuple[int, int] = (0, 1),
+) -> str:
+    """Score the partition of `scheduled` under `source` (only the chunks of `shard` = (index,
+    count)); return the partition written under `target`."""
+    index, count = shard
     model = load_model(settings)
     in_fs, in_path = filesystem(source, settings)
     out_fs, out_path = filesystem(target, settings)
@@ -121,11 +139,14 @@ def run(settings: Settings, source: str, target: str, scheduled: datetime) -> st
         in_fs, f"{in_path.rstrip('/')}/{partition_name(scheduled)}", settings.score_chunk_rows
     )
     out_fs.create_dir(partition, recursive=True)
-    temporary = f"{partition}/.predictions.parquet.{os.getpid()}.tmp"
+    name = part_name(shard)
+    temporary = f"{partition}/.{name}.{os.getpid()}.tmp"
     rows, writer = 0, None
     try:
         with out_fs.open_output_stream(temporary) as handle:
-            for batch in batches:
+            for number, batch in enumerate(batches):
+                if number % count != index:
+                    continue
                 table = score(model, batch)
                 if writer is None:
                     writer = pyarrow.parquet.ParquetWriter(handle, table.schema)
@@ -133,14 +154,16 @@ def run(settings: Settings, source: str, target: str, scheduled: datetime) -> st
                     table = table.cast(writer.schema)
                 writer.write_table(table)
                 rows += table.num_rows
-            if writer is None:
+            if writer is None and count == 1:
                 raise FileNotFoundError(f"no .csv or .parquet rows under {source!r}")
-            writer.close()
-        out_fs.move(temporary, f"{partition}/predictions.parquet")
+            if writer is not None:
+                writer.close()
+        if writer is not None:
+            out_fs.move(temporary, f"{partition}/{name}")
     finally:
         if out_fs.get_file_info(temporary).type == pyarrow.fs.FileType.File:
             out_fs.delete_file(temporary)
-    log.info("wrote %d predictions to %s", rows, partition)
+    log.info("wrote %d predictions to %s (shard %d of %d)", rows, partition, index, count)
     return partition
 
 
@@ -154,7 +177,21 @@ def main(argv: list[str] | None = None) -> None:
         required=True,
         help="the occurrence this run stands for: ISO time, or the CronJob's Job name",
     )
+    parser.add_argument(
+        "--shard-index",
+        type=int,
+        default=int(os.environ.get("JOB_COMPLETION_INDEX", "0")),
+        help="this shard, from 0 (default: JOB_COMPLETION_INDEX of a Kubernetes Indexed Job)",
+    )
+    parser.add_argument(
+        "--shard-count",
+        type=int,
+        default=int(os.environ.get("SHARD_COUNT", "1")),
+        help="how many shards share the input (default: SHARD_COUNT, else 1)",
+    )
     args = parser.parse_args(argv)
+    if not 0 <= args.shard_index < args.shard_count:
+        parser.error(f"--shard-index must be from 0 to {args.shard_count - 1}")
     # Arrow's default allocator keeps what its I/O threads free (measured: the peak memory of
     # a run grew with the number of input files). jemalloc with no decay gives it back at once,
     # so memory stays bounded by a few row groups, however many files the partition holds.
@@ -163,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     try:
-        print(run(settings, args.input, args.output, args.scheduled_time))
+        shard = (args.shard_index, args.shard_count)
+        print(run(settings, args.input, args.output, args.scheduled_time, shard))
     except (ModelLoadError, FileNotFoundError, OSError) as exc:
         print(f"batch: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

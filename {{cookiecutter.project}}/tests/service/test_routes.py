@@ -72,6 +72,7 @@ def test_info_describes_model_and_card(classifier_client: TestClient, classifier
     assert names == list(RECORD)
     assert set(info["input_example"]) == set(RECORD)  # the catalog pre-fills its form with it
     assert info["image_tag"] == "dev" and info["loaded_at"]
+    assert info["limits"]["max_request_rows"] >= 1
     assert info["card"]["kind"] == "Component"
     assert info["card_matches"] is False  # the repo's card names its own model, not this one
 

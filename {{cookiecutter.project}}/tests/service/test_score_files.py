@@ -134,3 +134,45 @@ def test_an_input_larger_than_its_memory_budget_streams(classifier_uri, tracking
     assert scored.metadata.num_rows == ROWS_PER_FILE * files
     names = scored.schema_arrow.names
     assert "note" in names and any(name.startswith("prediction") for name in names)
+
+
+def test_three_shards_as_processes_equal_one_run(
+    classifier_uri, tracking_uri, make_settings, tmp_path
+):
+    """`batch` as a Kubernetes Indexed Job runs it: shard JOB_COMPLETION_INDEX of SHARD_COUNT,
+    each its own process writing only its own part."""
+    features = classifier_rows(95, seed=4)
+    (tmp_path / "in" / PARTITION).mkdir(parents=True)
+    features.iloc[:40].to_csv(tmp_path / "in" / PARTITION / "a.csv", index=False)
+    features.iloc[40:].to_parquet(tmp_path / "in" / PARTITION / "b.parquet")
+    env = os.environ | {
+        "MODEL_URI": classifier_uri,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "SCORE_CHUNK_ROWS": "10",
+        "LOG_LEVEL": "WARNING",
+    }
+    batch = [sys.executable, "-m", "{{ cookiecutter.package }}.score_files", "--input",
+             str(tmp_path / "in"), "--scheduled-time", SCHEDULED.isoformat()]  # fmt: skip
+    shards = [
+        subprocess.Popen(
+            [*batch, "--output", str(tmp_path / "sharded")],
+            env=env | {"JOB_COMPLETION_INDEX": str(index), "SHARD_COUNT": "3"},
+            stderr=subprocess.PIPE,
+        )
+        for index in range(3)
+    ]
+    for shard in shards:
+        _out, err = shard.communicate(timeout=600)
+        assert shard.returncode == 0, err[-3000:]
+    settings = make_settings(model_uri=classifier_uri, score_chunk_rows=10)
+    run(settings, str(tmp_path / "in"), str(tmp_path / "whole"), SCHEDULED)  # one, unsharded
+    parts = sorted(p.name for p in (tmp_path / "sharded" / PARTITION).iterdir())
+    assert parts == [f"predictions-{i}-of-3.parquet" for i in range(3)]
+    sharded = pd.concat(pd.read_parquet(tmp_path / "sharded" / PARTITION / p) for p in parts)
+    one = pd.read_parquet(tmp_path / "whole" / PARTITION / "predictions.parquet")
+    assert min(len(pd.read_parquet(tmp_path / "sharded" / PARTITION / p)) for p in parts) > 0
+    key = list(features.columns)
+    pd.testing.assert_frame_equal(
+        sharded.sort_values(key).reset_index(drop=True), one.sort_values(key).reset_index(drop=True)
+    )
+    assert len(one) == 95

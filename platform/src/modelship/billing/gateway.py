@@ -71,18 +71,18 @@ def _available(app, hold: ledger.HoldRequest) -> int:
         return s.get(Balance, hold.account_id).available
 
 
-def _hold_blocking(app, hold: ledger.HoldRequest) -> int | None:
-    if apply(app.state.db, ledger.hold_step(hold, app.state.settings.hold_ttl_s)):
+def _hold_blocking(app, hold: ledger.HoldRequest, ttl_s: float) -> int | None:
+    if apply(app.state.db, ledger.hold_step(hold, ttl_s)):
         return None
     return _available(app, hold)
 
 
-async def _hold(app, hold: ledger.HoldRequest) -> int | None:
+async def _hold(app, hold: ledger.HoldRequest, ttl_s: float | None = None) -> int | None:
     """None when held, else the available balance (for the 402)."""
-    steps = app.state.steps
+    steps, ttl_s = app.state.steps, ttl_s or app.state.settings.hold_ttl_s
     if steps is None:
-        return await run_in_threadpool(_hold_blocking, app, hold)
-    if await steps.apply(ledger.hold_step(hold, app.state.settings.hold_ttl_s)):
+        return await run_in_threadpool(_hold_blocking, app, hold, ttl_s)
+    if await steps.apply(ledger.hold_step(hold, ttl_s)):
         return None
     return await run_in_threadpool(_available, app, hold)
 
@@ -94,9 +94,10 @@ def hold_request(caller, model, owner_id, route, rows, request_id, idempotency=N
     )
 
 
-async def reserve(app, hold: ledger.HoldRequest) -> JSONResponse | None:
-    """Hold the price; None when held, else the 402 answer. Safe against cancellation."""
-    holding = asyncio.ensure_future(_hold(app, hold))
+async def reserve(app, hold: ledger.HoldRequest, ttl_s: float | None = None) -> JSONResponse | None:
+    """Hold the price (for ``ttl_s``, default the settings' hold TTL); None when held, else the
+    402 answer. Safe against cancellation."""
+    holding = asyncio.ensure_future(_hold(app, hold, ttl_s))
     try:
         available = await asyncio.shield(holding)
     except asyncio.CancelledError:  # gone while holding: the hold may still commit

@@ -33,6 +33,8 @@ def model_info(
         "card": card,
         "card_matches": card_matches(card, model),
         "micro_batching": {"enabled": batching.enabled, "reason": batching.reason},
+        # what a client that splits a big input (the platform's scheduler) must respect
+        "limits": {"max_request_rows": settings.max_request_rows},
     }
 
 

@@ -1,0 +1,1 @@
+"""The scheduler: asynchronous scoring jobs, recurring schedules and their notifications."""

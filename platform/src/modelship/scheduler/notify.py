@@ -1,0 +1,72 @@
+"""When a job ends: an email to the account's address and, if the job named one, a webhook.
+
+SMTP comes from ``SMTP_URL`` (``smtp://[user:password@]host:port``, ``smtps://`` for TLS); the
+webhook body is the job's JSON, signed ``X-Modelship-Signature: sha256=<hex>`` with
+HMAC-SHA256 under ``WEBHOOK_SECRET``, retried with exponential backoff on errors and 5xx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import time
+from email.message import EmailMessage
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+from modelship.settings import Settings
+
+log = logging.getLogger("modelship.scheduler")
+SIGNATURE = "X-Modelship-Signature"
+
+
+def send_email(settings: Settings, to: str, job: dict) -> bool:
+    if settings.smtp_url is None or not to:
+        return False
+    url = urlparse(settings.smtp_url.get_secret_value())
+    message = EmailMessage()
+    message["From"], message["To"] = settings.smtp_from, to
+    message["Subject"] = f"modelship job {job['id']} {job['status']}"
+    message.set_content(
+        f"Your job on model {job['model']} {job['status']}.\n\n"
+        f"rows: {job['rows_done']} of {job['rows']}\n"
+        f"charge: {job['charge']}\n"
+        + (f"error: {job['error']}\n" if job.get("error") else "")
+        + f"result: {job['result_url']}\n"
+    )
+    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    try:
+        with smtp_class(url.hostname, url.port or 25, timeout=30) as smtp:
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:  # never the URL: it may hold a password
+        log.warning("job %s: email not sent: %s", job["id"], type(exc).__name__)
+        return False
+    return True
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def call_webhook(settings: Settings, url: str, job: dict) -> bool:
+    body = json.dumps(job, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json"}
+    if settings.webhook_secret is not None:
+        headers[SIGNATURE] = sign(settings.webhook_secret.get_secret_value(), body)
+    for attempt in range(settings.webhook_attempts):
+        try:
+            answer = httpx.post(url, content=body, headers=headers, timeout=10)
+            if answer.status_code < 500:
+                return answer.is_success
+        except httpx.HTTPError:
+            pass
+        if attempt + 1 < settings.webhook_attempts:
+            time.sleep(settings.webhook_backoff_s * 2**attempt)
+    log.warning("job %s: webhook failed %d times", job["id"], settings.webhook_attempts)
+    return False
