@@ -4,6 +4,8 @@ are hardened; each is an Argo CD Application of the app-of-apps."""
 from __future__ import annotations
 
 import pytest
+import yaml
+from gitops.projects import application_problems, resource_problems
 from gitops.tools import ROOT, kustomize
 from test_manifests import _strict_errors
 
@@ -24,8 +26,8 @@ def test_base_renders_hardened(app):
         "Deployment",
         "Service",
         "ServiceAccount",
-        "ClusterRole",
-        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
         "NetworkPolicy",
         "PodDisruptionBudget",
         "HorizontalPodAutoscaler",
@@ -44,13 +46,18 @@ def test_base_renders_hardened(app):
     assert container["resources"]["limits"]["memory"]
     secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
     assert secrets == SECRETS[app]
-    assert docs["ClusterRole"]["rules"] == [
+    assert docs["Role"]["rules"] == [
         {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]}
     ]
     policy = docs["NetworkPolicy"]["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": app}
-    assert all(d["metadata"].get("namespace") in (None, "modelship") for d in docs.values())
+    # discovery reads the models namespace only: a Role there, nothing cluster-wide
+    assert {docs[k]["metadata"]["namespace"] for k in ("Role", "RoleBinding")} == {"models"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["MODELSHIP_MODELS_NAMESPACE"] == "models"
+    others = [d for k, d in docs.items() if k not in ("Role", "RoleBinding")]
+    assert {d["metadata"]["namespace"] for d in others} == {"modelship"}
     assert not any(d["kind"] == "Secret" for d in kustomize(DEPLOY / app))
 
 
@@ -145,3 +152,14 @@ def test_scheduler_application():
     assert spec["project"] == "modelship-platform"
     assert spec["destination"]["namespace"] == "modelship"
     assert (ROOT / spec["source"]["path"] / "kustomization.yaml").is_file()
+
+
+@pytest.mark.parametrize("app", [*APPS, "scheduler"])
+def test_the_platform_project_admits_the_app_and_everything_it_syncs(app):
+    """Argo CD's own check before a sync: the modelship-platform AppProject admits no
+    cluster-scoped kind, so a ClusterRole in a base would leave the app OutOfSync forever."""
+    project = yaml.safe_load((ROOT / "argocd" / "appproject-platform.yaml").read_text())
+    apps = kustomize(DEPLOY / "apps")
+    application = next(d for d in apps if d["metadata"]["name"] == f"modelship-{app}")
+    assert application_problems(project, application) == []
+    assert resource_problems(project, application, kustomize(DEPLOY / app)) == []
