@@ -163,3 +163,17 @@ def test_the_platform_project_admits_the_app_and_everything_it_syncs(app):
     application = next(d for d in apps if d["metadata"]["name"] == f"modelship-{app}")
     assert application_problems(project, application) == []
     assert resource_problems(project, application, kustomize(DEPLOY / app)) == []
+
+
+def test_the_platform_image_installs_the_kubernetes_client_its_cluster_code_imports():
+    """Discovery and shard Jobs import ``kubernetes`` only in a cluster: the image must carry
+    it (the ``cluster`` extra), or every pod would fail at its first discovery."""
+    import re
+    import tomllib
+
+    platform = ROOT / "platform"
+    sources = "\n".join(p.read_text() for p in (platform / "src").rglob("*.py"))
+    assert re.search(r"^\s*from kubernetes import", sources, re.MULTILINE)
+    project = tomllib.loads((platform / "pyproject.toml").read_text())["project"]
+    assert any(d.startswith("kubernetes") for d in project["optional-dependencies"]["cluster"])
+    assert '".[cluster]"' in (platform / "Dockerfile").read_text()
