@@ -120,6 +120,10 @@ def test_sql_input_and_bad_inputs(database_url, scorer, warehouse, tmp_path, cap
         refused(404, "input_uri", "does not exist", **by_uri(str(allowed / "missing.csv")))
         refused(404, "model", "no model 'nope'", data={"model": "nope"},
                 files={"file": ("x.csv", b"x,n\n1,2\n")})  # fmt: skip
+        for hook in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "ftp://x.org/"):
+            word = "must be an http(s) URL" if hook.startswith("ftp") else "not a public address"
+            refused(422, "webhook_url", word, data={"model": "scorer", "webhook_url": hook},
+                    files={"file": ("x.csv", b"x,n\n1,2\n")})  # fmt: skip
         assert jobs.get("/v1/jobs").json()["total"] == 0
         me = billing.get("/v1/me").json()
         assert (me["balance"], me["held"]) == ("1.000000", "0.000000")

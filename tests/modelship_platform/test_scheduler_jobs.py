@@ -87,7 +87,8 @@ def test_idempotency_key_wait_and_a_signed_webhook(database_url, scorer, tmp_pat
     receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
     with (
         serve_in_thread(receiver) as hook_url,
-        platform(database_url, [scorer], tmp_path / "r", webhook_secret="whsec", webhook_backoff_s=0.1)
+        platform(database_url, [scorer], tmp_path / "r", webhook_secret="whsec", webhook_backoff_s=0.1,
+                 webhook_private_ok=True)
         as (url, admin, billing_url),
     ):  # fmt: skip
         billing, jobs = customer(billing_url, admin, url)

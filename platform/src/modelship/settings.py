@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         default=None, description="key of the HMAC-SHA256 signature of job webhooks"
     )
+    webhook_private_ok: bool = Field(
+        default=False,
+        description="allow job webhooks to loopback, private and link-local addresses (tests, "
+        "or an in-cluster receiver); off: only public addresses",
+    )
     webhook_attempts: int = Field(default=4, ge=1, le=20)
     webhook_backoff_s: float = Field(default=1.0, ge=0)
     sql_connections: dict[str, SecretStr] = Field(

@@ -11,7 +11,6 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, timedelta
-from urllib.parse import urlparse
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -106,8 +105,10 @@ def submit(ctx: Context, sub: Submission) -> tuple[Job, bool]:
     table = conform(sub.data, sub.model.info)
     if table.num_rows > ctx.settings.job_max_rows:
         raise InputError("file", f"{table.num_rows} rows; at most {ctx.settings.job_max_rows}", 413)
-    if sub.webhook_url and urlparse(sub.webhook_url).scheme not in ("http", "https"):
-        raise InputError("webhook_url", "must be an http(s) URL", 422)
+    if sub.webhook_url:
+        problem = notify.webhook_problem(sub.webhook_url, ctx.settings.webhook_private_ok)
+        if problem:
+            raise InputError("webhook_url", problem, 422)
     held = billing_client.authorize(
         ctx.settings, sub.key, sub.model.name, table.num_rows, None if sub.key else sub.account
     )

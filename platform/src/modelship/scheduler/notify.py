@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
 import time
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
@@ -54,7 +56,32 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def webhook_problem(url: str, private_ok: bool) -> str | None:
+    """Why a webhook URL is refused (None when it is fine). A user's URL is a request the
+    platform makes from inside the cluster: unless ``WEBHOOK_PRIVATE_OK``, every address the
+    host resolves to must be a public one (no loopback, private range or 169.254.169.254)."""
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL"
+    if private_ok:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, ValueError):
+        return f"host {parts.hostname!r} does not resolve"
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global:
+            return f"{parts.hostname} is {ip}, not a public address"
+    return None
+
+
 def call_webhook(settings: Settings, url: str, job: dict) -> bool:
+    problem = webhook_problem(url, settings.webhook_private_ok)  # again: DNS may have changed
+    if problem:
+        log.warning("job %s: webhook refused: %s", job["id"], problem)
+        return False
     body = json.dumps(job, sort_keys=True).encode()
     headers = {"Content-Type": "application/json"}
     if settings.webhook_secret is not None:
