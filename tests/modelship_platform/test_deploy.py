@@ -177,3 +177,19 @@ def test_the_platform_image_installs_the_kubernetes_client_its_cluster_code_impo
     project = tomllib.loads((platform / "pyproject.toml").read_text())["project"]
     assert any(d.startswith("kubernetes") for d in project["optional-dependencies"]["cluster"])
     assert '".[cluster]"' in (platform / "Dockerfile").read_text()
+
+
+def test_the_catalog_reaches_the_schedulers_api_by_its_service_and_network_policy():
+    docs = _kinds(kustomize(DEPLOY / "catalog"))
+    env = {e["name"]: e.get("value") for e in docs["Deployment"]["spec"]["template"]["spec"]
+           ["containers"][0]["env"]}  # fmt: skip
+    scheduler = {(d["kind"], d["metadata"]["name"]): d for d in kustomize(DEPLOY / "scheduler")}
+    assert env["MODELSHIP_SCHEDULER_URL"] == "http://scheduler.modelship.svc"
+    api = scheduler["Deployment", "scheduler"]["spec"]["template"]
+    port = api["spec"]["containers"][0]["ports"][0]["containerPort"]
+    selector = scheduler["Service", "scheduler"]["spec"]["selector"]  # the Service's pods
+    assert selector.items() <= api["metadata"]["labels"].items()
+    egress = docs["NetworkPolicy"]["spec"]["egress"]
+    to_api = [r for r in egress if any(p.get("podSelector", {}).get("matchLabels") == selector
+                                        for p in r.get("to", []))]  # fmt: skip
+    assert [rule["ports"] for rule in to_api] == [[{"port": port, "protocol": "TCP"}]]

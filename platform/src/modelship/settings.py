@@ -56,7 +56,11 @@ class Settings(BaseSettings):
         default=1000,
         ge=1,
         description="batch rows the catalog scores while the page waits; "
-        "above it the page says the batch runs as an async job (the scheduler)",
+        "above it the batch runs as a scheduler job (MODELSHIP_SCHEDULER_URL)",
+    )
+    scheduler_url: str | None = Field(
+        default=None,
+        description="the scheduler the catalog submits batches above interactive_rows to",
     )
     upload_max_bytes: int = Field(
         default=5_000_000, ge=1, description="largest batch file the catalog accepts"

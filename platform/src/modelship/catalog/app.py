@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
-from modelship.catalog import account, invites, pages, signin, tryit
+from modelship.catalog import account, invites, jobs, pages, signin, tryit
 from modelship.catalog.billing_client import Billing
 from modelship.catalog.render import HERE, render
 from modelship.catalog.session import csrf_middleware
@@ -38,6 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.billing = Billing(
             settings.billing_url, settings.admin_key, settings.request_timeout_s
         )
+        app.state.scheduler = (
+            Billing(settings.scheduler_url, None, settings.request_timeout_s, "scheduler")
+            if settings.scheduler_url
+            else None
+        )
         refresh = asyncio.create_task(app.state.registry.run(settings.registry_refresh_s))
         try:
             yield
@@ -46,12 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await refresh
             await app.state.billing.close()
+            if app.state.scheduler is not None:
+                await app.state.scheduler.close()
             engine.dispose()
 
     app = FastAPI(title="modelship catalog", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.middleware("http")(csrf_middleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages, signin, tryit, account, invites):
+    for module in (pages, signin, tryit, jobs, account, invites):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)

@@ -8,8 +8,14 @@ from fastapi import HTTPException
 
 
 class Billing:
-    def __init__(self, url: str, admin_key: str | None, timeout_s: float) -> None:
+    """Billing's API (or, with ``name="scheduler"``, the scheduler's: the same calls with the
+    viewer's key)."""
+
+    def __init__(
+        self, url: str, admin_key: str | None, timeout_s: float, name: str = "billing"
+    ) -> None:
         self._admin_key = admin_key
+        self.name = name
         self.http = httpx.AsyncClient(base_url=url, timeout=timeout_s)
 
     async def close(self) -> None:
@@ -20,9 +26,9 @@ class Billing:
         try:
             return await self.http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException:
-            raise HTTPException(504, "billing did not answer in time") from None
+            raise HTTPException(504, f"{self.name} did not answer in time") from None
         except httpx.HTTPError as exc:
-            raise HTTPException(502, f"billing unreachable: {type(exc).__name__}") from None
+            raise HTTPException(502, f"{self.name} unreachable: {type(exc).__name__}") from None
 
     async def json(self, method: str, path: str, key: str, **kwargs):
         """The JSON of a 2xx answer; billing's own refusal (its ``detail``) otherwise."""

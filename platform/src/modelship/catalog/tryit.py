@@ -135,7 +135,7 @@ async def check_batch(name: str, request: Request, who: SignedIn):
                  "header": header, "rows": rows, "filename": upload.filename})  # fmt: skip
 
 
-def _upload(request: Request, who: Viewer, name: str, token: str) -> Upload:
+def stored_upload(request: Request, who: Viewer, name: str, token: str) -> Upload:
     with request.app.state.db() as s:
         found = s.get(Upload, token)
     if found is None or found.account_id != who.caller.id or found.model != name:
@@ -147,7 +147,7 @@ def _upload(request: Request, who: Viewer, name: str, token: str) -> Upload:
 async def run_batch(name: str, token: str, request: Request, who: SignedIn):
     model = model_or_404(request, who, name)
     await checked_form(request)
-    upload = _upload(request, who, name, token)
+    upload = stored_upload(request, who, name, token)
     if upload.row_count > request.app.state.settings.interactive_rows:
         raise HTTPException(413, "rows: above the interactive limit; run it as an async job")
     records = json.loads(upload.records)
@@ -168,7 +168,7 @@ async def run_batch(name: str, token: str, request: Request, who: SignedIn):
 def download(name: str, token: str, suffix: str, request: Request, who: SignedIn):
     """The scored records as CSV (inputs and outputs) or the answers as JSON."""
     model_or_404(request, who, name)
-    upload = _upload(request, who, name, token)
+    upload = stored_upload(request, who, name, token)
     if upload.answers is None or suffix not in ("csv", "json"):
         raise HTTPException(404, "no such download")
     if suffix == "json":
