@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         description="batch rows the catalog scores while the page waits; "
         "above it the batch runs as a scheduler job (MODELSHIP_SCHEDULER_URL)",
     )
+    sign_in_failures: int = Field(
+        default=5, ge=1, description="failed catalog sign-ins per email within sign_in_window_s"
+    )
+    sign_in_window_s: float = Field(
+        default=900.0, gt=0, description="above sign_in_failures, further attempts get a 429"
+    )
     scheduler_url: str | None = Field(
         default=None,
         description="the scheduler the catalog submits batches above interactive_rows to",

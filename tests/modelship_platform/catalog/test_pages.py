@@ -10,6 +10,7 @@ import pytest
 from modelship_platform.catalog.stack import (
     COLUMNS,
     EXAMPLE,
+    PASSWORD,
     XSS,
     csrf_of,
     described,
@@ -69,6 +70,23 @@ def test_sign_in_session_is_a_short_lived_billing_key(stack):
     logout = alice.post("/logout", data={"csrf": csrf_of(alice.get("/"))})
     assert logout.status_code == 303
     assert stack.admin.get("/v1/accounts/alice/keys").json() == []  # revoked at logout
+
+
+def test_failed_sign_ins_are_throttled_per_email(database_url, models):
+    with platform(database_url, models, sign_in_failures=3, sign_in_window_s=600) as stack:
+        email = stack.person("gina")
+        anon = httpx.Client(base_url=stack.catalog)
+
+        def attempt(address: str, password: str) -> httpx.Response:
+            token = csrf_of(anon.get("/login"))
+            return anon.post("/login", data={"email": address, "password": password, "csrf": token})
+
+        assert [attempt(email, f"guess-{i}").status_code for i in range(3)] == [401] * 3
+        refused = attempt(email.upper(), PASSWORD)  # even the right password, any case
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert "Too many failed sign-ins" in refused.text
+        other = stack.person("hugo")
+        assert attempt(other, PASSWORD).status_code == 303  # another email is not affected
 
 
 def test_a_post_without_the_csrf_token_is_refused(stack):

@@ -19,6 +19,7 @@ from modelship.catalog import account, invites, jobs, pages, signin, tryit
 from modelship.catalog.billing_client import Billing
 from modelship.catalog.render import HERE, render
 from modelship.catalog.session import csrf_middleware
+from modelship.catalog.throttle import SignInThrottle
 from modelship.db import make_engine, session_factory, upgrade
 from modelship.registry import Registry
 from modelship.settings import Settings, get_settings
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         upgrade(engine)  # every app's branch: the catalog's tables stand on billing's
         app.state.settings = settings
+        app.state.sign_in_throttle = SignInThrottle(
+            settings.sign_in_failures, settings.sign_in_window_s
+        )
         app.state.db = session_factory(engine)
         app.state.registry = Registry(settings.models, settings.discovery)
         await app.state.registry.refresh()

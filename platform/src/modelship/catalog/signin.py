@@ -32,14 +32,24 @@ async def login(request: Request):
         problem = "Email and Password: both are required"
         return render(request, "login.html", 422, next=target, problem=problem, email=email)
 
+    throttle = request.app.state.sign_in_throttle
+    wait = throttle.wait_s(email)
+    if wait:
+        problem = f"Too many failed sign-ins for this email: try again in {wait} s"
+        response = render(request, "login.html", 429, next=target, problem=problem, email=email)
+        response.headers["Retry-After"] = str(wait)
+        return response
+
     def check():
         with request.app.state.db() as s:
             return check_sign_in(s, email, password)
 
     account = await run_in_threadpool(check)
     if account is None:
+        throttle.failed(email)
         problem = "Email or Password: no account with that email and password"
         return render(request, "login.html", 401, next=target, problem=problem, email=email)
+    throttle.succeeded(email)
     ttl_s = request.app.state.settings.session_ttl_s
     issued = await request.app.state.billing.session_key(account.name, ttl_s)
     response = RedirectResponse(target, status_code=303)
