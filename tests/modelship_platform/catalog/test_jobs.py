@@ -49,10 +49,11 @@ def test_a_big_batch_runs_as_a_job_from_the_model_page(database_url, scorer, tmp
             again = browser.post(action, data={"csrf": csrf_of(checked)})  # a double submit
             assert again.headers["location"] == where
             deadline = time.monotonic() + 30
-            while "succeeded" not in (job := browser.get(where)).text:
+            while "Charged:" not in (job := browser.get(where)).text:  # ended and settled
                 assert 'http-equiv="refresh"' in job.text  # the page follows the job itself
                 assert "failed" not in job.text and time.monotonic() < deadline, job.text
                 time.sleep(0.2)
+            assert "succeeded" in job.text
             assert 'role="status"' in job.text and "5 of 5 rows scored" in job.text
             assert "Charged: 0.001500" in job.text  # 0.001 a call + 5 x 0.0001 a row, once
             assert 'http-equiv="refresh"' not in job.text

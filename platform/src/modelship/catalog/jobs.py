@@ -49,7 +49,9 @@ async def _job(request: Request, who, job_id: str) -> dict:
 @router.get("/jobs/{job_id}")
 async def job_page(job_id: str, request: Request, who: SignedIn):
     job = await _job(request, who, job_id)
-    return render(request, "job.html", job=job, running=job["status"] in RUNNING)
+    # the page follows the job until its charge is settled (just after it ends)
+    following = job["status"] in RUNNING or not job["settled_at"]
+    return render(request, "job.html", job=job, running=following)
 
 
 @router.get("/jobs/{job_id}/result.csv")
