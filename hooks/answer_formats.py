@@ -188,3 +188,18 @@ def one_of(*choices: str) -> Check:
         return None if value in choices else f"must be {allowed}"
 
     return check
+
+
+def matching(value: str, pattern: re.Pattern[str], max_length: int, allowed: str) -> str | None:
+    """``allowed`` if ``value`` is longer than ``max_length`` or does not match ``pattern``."""
+    if len(value) > max_length or not pattern.fullmatch(value):
+        return allowed
+    return None
+
+
+def dns_label_problem(value: str, what: str) -> str | None:
+    allowed = (
+        f"must be {what}: a DNS-1123 label of at most {K8S_NAME_MAX} characters, "
+        "lowercase letters, digits and '-', starting and ending with a letter or digit"
+    )
+    return matching(value, DNS_LABEL_RE, K8S_NAME_MAX, allowed)

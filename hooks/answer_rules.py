@@ -23,26 +23,32 @@ import keyword
 import re
 import sys
 from collections.abc import Mapping
-from decimal import Decimal
 
 from answer_formats import (
     CRON_HELP,
-    DNS_LABEL_RE,
     IMAGE_NAME_MAX,
     IMAGE_RE,
     K8S_NAME_MAX,
-    QUANTITY_HELP,
     Check,
     cron_problem,
-    dns_name_problem,
+    matching,
     one_of,
     parse_quantity,
-    quantity_range_problem,
     unprintable,
     url_problem,
     whole_number,
 )
 from network_rules import NETWORK_CHECKS, network_problems
+from resource_rules import (
+    MODEL_NAMESPACES,  # noqa: F401  (the namespace answer's rule, read by the Argo CD tests)
+    check_cpu,
+    check_gpu_count,
+    check_ingress_host,
+    check_memory,
+    check_namespace,
+    check_replicas,
+    check_workers,
+)
 
 CRONJOB_NAME_MAX = 52
 LONGEST_CRONJOB_SUFFIX = "-retrain"
@@ -114,24 +120,6 @@ VERSION_ALIAS_RE = re.compile(r"[vV][0-9]+")
 PYTHON_VERSION_RE = re.compile(r"3\.(0|[1-9][0-9]*)")
 DECIMAL_RE = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
 
-CPU_MIN, CPU_MAX = Decimal("0.001"), Decimal(128)
-MEMORY_MIN, MEMORY_MAX = Decimal(64 * 2**20), Decimal(2**40)
-
-
-def _matching(value: str, pattern: re.Pattern[str], max_length: int, allowed: str) -> str | None:
-    """``allowed`` if ``value`` is longer than ``max_length`` or does not match ``pattern``."""
-    if len(value) > max_length or not pattern.fullmatch(value):
-        return allowed
-    return None
-
-
-def _dns_label(value: str, what: str) -> str | None:
-    allowed = (
-        f"must be {what}: a DNS-1123 label of at most {K8S_NAME_MAX} characters, "
-        "lowercase letters, digits and '-', starting and ending with a letter or digit"
-    )
-    return _matching(value, DNS_LABEL_RE, K8S_NAME_MAX, allowed)
-
 
 def check_project(value: str) -> str | None:
     allowed = (
@@ -140,7 +128,7 @@ def check_project(value: str) -> str | None:
         f"(it names Kubernetes objects up to '<project>{LONGEST_CRONJOB_SUFFIX}', and CronJob "
         f"names are limited to {CRONJOB_NAME_MAX}), e.g. 'fraud-detector'"
     )
-    return _matching(value, PROJECT_RE, MAX_PROJECT_LENGTH, allowed)
+    return matching(value, PROJECT_RE, MAX_PROJECT_LENGTH, allowed)
 
 
 def check_package(value: str) -> str | None:
@@ -181,7 +169,7 @@ def check_owner(value: str) -> str | None:
         "lowercase letters, digits, '-', '_' and '.', starting and ending with a letter "
         "or digit, e.g. 'ml-team'"
     )
-    return _matching(value, OWNER_RE, K8S_NAME_MAX, allowed)
+    return matching(value, OWNER_RE, K8S_NAME_MAX, allowed)
 
 
 def check_github_org(value: str) -> str | None:
@@ -189,7 +177,7 @@ def check_github_org(value: str) -> str | None:
         "must be a GitHub organisation or user name: at most 39 letters, digits and "
         "single '-', not starting or ending with '-', e.g. 'acme'"
     )
-    return _matching(value, GITHUB_ORG_RE, 39, allowed)
+    return matching(value, GITHUB_ORG_RE, 39, allowed)
 
 
 def check_git_repo_url(value: str) -> str | None:
@@ -235,7 +223,7 @@ def check_mlflow_model_name(value: str) -> str | None:
         "and '-', starting with a letter or digit (no '/', ':', '@' or spaces: it is part "
         "of models:/<name>@<alias>), e.g. 'fraud-detector'"
     )
-    return _matching(value, MODEL_NAME_RE, 128, allowed)
+    return matching(value, MODEL_NAME_RE, 128, allowed)
 
 
 def check_mlflow_model_alias(value: str) -> str | None:
@@ -260,47 +248,6 @@ def check_python_version(value: str) -> str | None:
     return None
 
 
-#: The namespaces the modelship-models Argo CD project admits (argocd/appproject-models.yaml).
-MODEL_NAMESPACES = ("models", "models-*")
-
-
-def check_namespace(value: str) -> str | None:
-    if problem := _dns_label(value, "a Kubernetes namespace"):
-        return problem
-    if value != "models" and not value.startswith("models-"):
-        return "must be 'models' or start with 'models-' (the namespaces model repos may use)"
-    return None
-
-
-def check_ingress_host(value: str) -> str | None:
-    if value == "":
-        return None
-    problem = dns_name_problem(value)
-    if problem is None and (value != value.lower() or "." not in value):
-        problem = "is not a lowercase fully qualified name"
-    if problem:
-        return (
-            f"{problem}; must be empty (no Ingress) or a lowercase DNS name (DNS-1123 "
-            "subdomain) with at least one dot and no wildcard, e.g. 'fraud.models.example.com'"
-        )
-    return None
-
-
-def check_cpu(value: str) -> str | None:
-    allowed = f"must be {QUANTITY_HELP}, from 1m to {CPU_MAX} CPUs, e.g. '500m' or '2'"
-    too_fine = "is finer than 1m (Kubernetes would round it)"
-    return quantity_range_problem(value, CPU_MIN, CPU_MAX, CPU_MIN, allowed, too_fine)
-
-
-def check_memory(value: str) -> str | None:
-    allowed = f"must be {QUANTITY_HELP}, from 64Mi to 1Ti bytes, e.g. '1Gi' or '512Mi'"
-    too_fine = "is not a whole number of bytes (did you mean Mi, not m?)"
-    return quantity_range_problem(value, MEMORY_MIN, MEMORY_MAX, Decimal(1), allowed, too_fine)
-
-
-check_gpu_count = whole_number(0, 8)
-check_replicas = whole_number(1, 50)
-check_workers = whole_number(1, 32)
 check_request_timeout_s = whole_number(1, 3600)
 check_max_batch_rows = whole_number(1, 1_000_000)
 check_retrain_keep = whole_number(1, 100)

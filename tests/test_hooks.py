@@ -38,7 +38,9 @@ def test_the_only_jinja_in_a_hook_is_the_answers_string(name: str) -> None:
     assert jinja_lines == ["ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip"]
 
 
-@pytest.mark.parametrize("name", ["answer_rules", "answer_formats"])
+@pytest.mark.parametrize(
+    "name", ["answer_rules", "answer_formats", "resource_rules", "network_rules"]
+)
 def test_the_rule_modules_have_no_jinja(name: str) -> None:
     source = (HOOKS_DIR / f"{name}.py").read_text(encoding="utf-8")
     assert not re.search(r"\{\{|\{%|\{#", source)
