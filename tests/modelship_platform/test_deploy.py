@@ -3,6 +3,9 @@ are hardened; each is an Argo CD Application of the app-of-apps."""
 
 from __future__ import annotations
 
+import re
+import tomllib
+
 import pytest
 import yaml
 from gitops.projects import application_problems, resource_problems
@@ -168,9 +171,6 @@ def test_the_platform_project_admits_the_app_and_everything_it_syncs(app):
 def test_the_platform_image_installs_the_kubernetes_client_its_cluster_code_imports():
     """Discovery and shard Jobs import ``kubernetes`` only in a cluster: the image must carry
     it (the ``cluster`` extra), or every pod would fail at its first discovery."""
-    import re
-    import tomllib
-
     platform = ROOT / "platform"
     sources = "\n".join(p.read_text() for p in (platform / "src").rglob("*.py"))
     assert re.search(r"^\s*from kubernetes import", sources, re.MULTILINE)

@@ -24,6 +24,7 @@ from modelship.billing.upstream import Upstream
 from modelship.db import make_engine, session_factory, upgrade_if_empty
 from modelship.keys import install_bootstrap_key
 from modelship.registry import Registry
+from modelship.serving import add_liveness
 from modelship.settings import Settings, get_settings
 
 log = logging.getLogger("modelship.billing")
@@ -87,9 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.add_middleware(MeteredFastPath)  # the metered routes, ahead of FastAPI's routing
 
-    @app.get("/health/live")
-    def live() -> dict:
-        return {"status": "ok"}
+    add_liveness(app)
 
     return app
 

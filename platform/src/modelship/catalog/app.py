@@ -22,6 +22,7 @@ from modelship.catalog.session import csrf_middleware
 from modelship.catalog.throttle import SignInThrottle
 from modelship.db import make_engine, session_factory, upgrade
 from modelship.registry import Registry
+from modelship.serving import add_liveness, run
 from modelship.settings import Settings, get_settings
 
 
@@ -76,15 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return render(request, "error.html", 422, detail=detail)
 
-    @app.get("/health/live")
-    def live() -> dict:
-        return {"status": "ok"}
+    add_liveness(app)
 
     return app
 
 
 def serve(settings: Settings | None = None) -> None:
-    import uvicorn
-
     settings = settings or get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    run(create_app(settings), settings)

@@ -18,6 +18,7 @@ from modelship.scheduler.jobs import Context
 from modelship.scheduler.schedules import tick_forever
 from modelship.scheduler.store import ResultStore
 from modelship.scheduler.worker import Worker
+from modelship.serving import add_liveness, run
 from modelship.settings import Settings, get_settings
 
 log = logging.getLogger("modelship.scheduler")
@@ -67,18 +68,14 @@ def create_app(settings: Settings | None = None, with_worker: bool | None = None
     app.include_router(schedules_api.router)
     app.include_router(shards_api.router)
 
-    @app.get("/health/live")
-    def live() -> dict:
-        return {"status": "ok"}
+    add_liveness(app)
 
     return app
 
 
 def serve(settings: Settings | None = None) -> None:
-    import uvicorn
-
     settings = settings or get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    run(create_app(settings), settings)
 
 
 def work(settings: Settings | None = None) -> None:
