@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from modelship import ledger
-from modelship.async_steps import AsyncSteps
 from modelship.billing import accounts_api, authorize, gateway, reports
 from modelship.billing.auth import CallerCache
 from modelship.billing.fastpath import MeteredFastPath
@@ -23,6 +22,7 @@ from modelship.billing.ratelimit import RateLimiter
 from modelship.billing.upstream import Upstream
 from modelship.db import make_engine, session_factory, upgrade_if_empty
 from modelship.keys import install_bootstrap_key
+from modelship.ledger_batches import LedgerBatches, has_function
 from modelship.registry import Registry
 from modelship.serving import add_liveness
 from modelship.settings import Settings, get_settings
@@ -42,6 +42,20 @@ async def _sweeper(db, every_s: float) -> None:
         await asyncio.sleep(every_s)
 
 
+def _batches(engine) -> LedgerBatches | None:
+    """PostgreSQL: the gateway's ledger steps in batches (see ledger_batches)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    if not has_function(engine):
+        log.warning(
+            "the database lacks %s (migration billing_0003): run `modelship db upgrade`; "
+            "until then every ledger step is a transaction of its own",
+            "modelship_ledger_batch",
+        )
+        return None
+    return LedgerBatches(engine)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -56,8 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 install_bootstrap_key(
                     s, ledger.ensure_account(s, ADMIN, "admin"), settings.admin_key
                 )
-        # PostgreSQL: the gateway's hold and settle on the event loop (see async_steps)
-        app.state.steps = AsyncSteps(engine) if engine.dialect.name == "postgresql" else None
+        app.state.batches = _batches(engine)
         app.state.platform_id = ledger.platform_id(app.state.db)
         app.state.callers = CallerCache(settings.key_cache_s)
         app.state.limiter = RateLimiter(settings.rate_limit_per_s)
@@ -77,8 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-                if app.state.steps is not None:
-                    await app.state.steps.close()
+                if app.state.batches is not None:
+                    await app.state.batches.close()
         engine.dispose()
 
     app = FastAPI(title="modelship billing", lifespan=lifespan)

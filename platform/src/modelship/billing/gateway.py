@@ -79,10 +79,10 @@ def _hold_blocking(app, hold: ledger.HoldRequest, ttl_s: float) -> int | None:
 
 async def _hold(app, hold: ledger.HoldRequest, ttl_s: float | None = None) -> int | None:
     """None when held, else the available balance (for the 402)."""
-    steps, ttl_s = app.state.steps, ttl_s or app.state.settings.hold_ttl_s
-    if steps is None:
+    batches, ttl_s = app.state.batches, ttl_s or app.state.settings.hold_ttl_s
+    if batches is None or hold.idempotency is not None:
         return await run_in_threadpool(_hold_blocking, app, hold, ttl_s)
-    if await steps.apply(ledger.hold_step(hold, ttl_s)):
+    if await batches.hold(hold, ttl_s):
         return None
     return await run_in_threadpool(_available, app, hold)
 
@@ -125,19 +125,16 @@ async def settle(
     app, hold: ledger.HoldRequest, status: int | None, answer: ledger.Answer | None = None
 ) -> None:
     """Capture on 2xx, release otherwise; shielded, so a cancelled call still settles."""
-    db, rid, steps = app.state.db, hold.request_id, app.state.steps
-    held = (hold.account_id, hold.owner_id, hold.amount)
+    rid, held = hold.request_id, (hold.account_id, hold.owner_id, hold.amount)
     if status is not None and 200 <= status < 300:
-        share = app.state.settings.owner_share
-        if steps is None:
-            job = run_in_threadpool(ledger.capture, db, rid, share, status, answer, held)
-        else:
-            platform = app.state.platform_id
-            job = steps.apply(ledger.capture_step(rid, share, status, answer, held, platform))
-    elif steps is None:
-        job = run_in_threadpool(ledger.release, db, rid, status, held)
+        share, platform = app.state.settings.owner_share, app.state.platform_id
+        step = ledger.capture_step(rid, share, status, answer, held, platform)
     else:
-        job = steps.apply(ledger.release_step(rid, status, held))
+        step = ledger.release_step(rid, status, held)
+    if app.state.batches is not None and hold.idempotency is None and answer is None:
+        job = app.state.batches.settle(step)
+    else:
+        job = run_in_threadpool(apply, app.state.db, step)
     await asyncio.shield(asyncio.ensure_future(job))
 
 
