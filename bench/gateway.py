@@ -111,6 +111,8 @@ def main() -> None:
                 "MODELSHIP_MODELS": f"{model.url},{instant}",
                 "MODELSHIP_ADMIN_KEY": admin_key,
                 "MODELSHIP_PORT": str(gw_port),
+                # capacity is measured here, not the per-key limit (1,000 calls/s by default)
+                "MODELSHIP_RATE_LIMIT_PER_S": "1000000",
             }
             modelship = str(Path(sys.executable).parent / "modelship")
             gateway = subprocess.Popen([modelship, "billing"], env=env, stderr=subprocess.DEVNULL)
