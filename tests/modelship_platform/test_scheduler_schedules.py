@@ -37,6 +37,26 @@ def _card():
     return {**SCORER, "metadata": {**SCORER["metadata"], "annotations": notes}}
 
 
+def scheduler_env(database_url: str, scorer: str, billing_url: str, tmp_path: Path,
+                  anchor: float) -> dict[str, str]:  # fmt: skip
+    """A scheduler's settings: results and inputs under ``tmp_path``, a tick every 0.2 s, the
+    clock at ``ORIGIN`` at ``anchor`` (a ``time.time()``), ``SPEED`` times real time."""
+    return {
+        **os.environ,
+        "MODELSHIP_DATABASE_URL": database_url,
+        "MODELSHIP_MODELS": scorer,
+        "MODELSHIP_ADMIN_KEY": ADMIN,
+        "MODELSHIP_BILLING_URL": billing_url,
+        "MODELSHIP_RESULTS_URL": str(tmp_path / "results"),
+        "MODELSHIP_INPUT_FOLDERS": str(tmp_path / "in"),
+        "MODELSHIP_SCHEDULE_TICK_S": "0.2",
+        "MODELSHIP_POLL_S": "0.1",
+        "MODELSHIP_CLOCK_ORIGIN": ORIGIN.isoformat(),
+        "MODELSHIP_CLOCK_ANCHOR": str(anchor),
+        "MODELSHIP_CLOCK_SPEED": str(SPEED),
+    }
+
+
 def _schedulers(env: dict, log: Path, count: int) -> list[tuple[subprocess.Popen, str]]:
     """``count`` ``modelship scheduler`` processes (API and worker each), started together."""
     started = []
@@ -81,20 +101,7 @@ def test_two_schedulers_run_each_occurrence_once(database_url, tmp_path):
         with serve_in_thread(create_billing(billing_settings)) as billing_url:
             admin = httpx.Client(base_url=billing_url, headers={"Authorization": f"Bearer {ADMIN}"})
             anchor = time.time()
-            env = {
-                **os.environ,
-                "MODELSHIP_DATABASE_URL": database_url,
-                "MODELSHIP_MODELS": scorer,
-                "MODELSHIP_ADMIN_KEY": ADMIN,
-                "MODELSHIP_BILLING_URL": billing_url,
-                "MODELSHIP_RESULTS_URL": str(tmp_path / "results"),
-                "MODELSHIP_INPUT_FOLDERS": str(inputs),
-                "MODELSHIP_SCHEDULE_TICK_S": "0.2",
-                "MODELSHIP_POLL_S": "0.1",
-                "MODELSHIP_CLOCK_ORIGIN": ORIGIN.isoformat(),
-                "MODELSHIP_CLOCK_ANCHOR": str(anchor),
-                "MODELSHIP_CLOCK_SPEED": str(SPEED),
-            }
+            env = scheduler_env(database_url, scorer, billing_url, tmp_path, anchor)
             log = tmp_path / "schedulers.log"
             (a, a_url), (b, _b_url) = _schedulers(env, log, 2)
             try:

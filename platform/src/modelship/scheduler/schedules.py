@@ -11,8 +11,10 @@ were skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -65,13 +67,16 @@ def missed_between(cron: str, zone: str, after: datetime, until: datetime) -> in
     return count
 
 
-def tick(ctx: jobs.Context) -> list[str]:
-    """Submit each active schedule's due occurrence; answers the jobs created here."""
+def tick(ctx: jobs.Context, stopping: threading.Event | None = None) -> list[str]:
+    """Submit each active schedule's due occurrence; answers the jobs created here. Once
+    ``stopping`` is set, no further occurrence is started (the one under way ends)."""
     at = clock(ctx.settings)
     created = []
     with ctx.db() as s:
         active = s.scalars(select(Schedule).where(Schedule.paused.is_(False))).all()
     for sched in active:
+        if stopping is not None and stopping.is_set():
+            break
         since = _aware(sched.last_run_for or sched.created_at)
         due = latest(sched.cron, sched.timezone, at)
         if due <= since and sched.last_run_for is not None:
@@ -126,9 +131,19 @@ def run_occurrence(ctx: jobs.Context, sched: Schedule, due: datetime) -> str | N
 
 
 async def tick_forever(ctx: jobs.Context) -> None:
+    """Tick every ``SCHEDULE_TICK_S``. Cancelled (the process stops), it lets the occurrence under
+    way end before it returns: cut between billing's hold and the job's insert, that thread
+    would die with the process and leave a hold nobody settles until it expires."""
+    stopping = threading.Event()
     while True:
+        ticking = asyncio.ensure_future(asyncio.to_thread(tick, ctx, stopping))
         try:
-            await asyncio.to_thread(tick, ctx)
+            await asyncio.shield(ticking)
+        except asyncio.CancelledError:
+            stopping.set()
+            with contextlib.suppress(Exception):
+                await ticking
+            raise
         except Exception:
             log.exception("schedule tick failed")
         await asyncio.sleep(ctx.settings.schedule_tick_s)
