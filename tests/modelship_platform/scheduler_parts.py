@@ -7,8 +7,13 @@ import asyncio
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -23,7 +28,7 @@ from starlette.routing import Route
 from modelship_platform.conftest import ADMIN
 from modelship_platform.postgres import free_port
 from modelship_platform.test_gateway import consumer
-from modelship_platform.upstream import card, serve_in_thread
+from modelship_platform.upstream import card, serve_in_thread, wait_until_up
 
 SIGNATURE = {
     "inputs": [
@@ -154,3 +159,43 @@ def wait_for(client: httpx.Client, job_id: str, timeout_s: float = 60) -> dict:
             return job
         assert time.monotonic() < deadline, job
         time.sleep(0.1)
+
+
+SCRIPT = Path(sys.executable).parent / "modelship"
+ORIGIN = datetime(2030, 1, 1, 0, 0, 40, tzinfo=UTC)
+SPEED = 60.0  # a minute a second
+
+
+def scheduler_env(database_url: str, scorer: str, billing_url: str, tmp_path: Path,
+                  anchor: float) -> dict[str, str]:  # fmt: skip
+    """A scheduler's settings: results and inputs under ``tmp_path``, a tick every 0.2 s, the
+    clock at ``ORIGIN`` at ``anchor`` (a ``time.time()``), ``SPEED`` times real time."""
+    return {
+        **os.environ,
+        "MODELSHIP_DATABASE_URL": database_url,
+        "MODELSHIP_MODELS": scorer,
+        "MODELSHIP_ADMIN_KEY": ADMIN,
+        "MODELSHIP_BILLING_URL": billing_url,
+        "MODELSHIP_RESULTS_URL": str(tmp_path / "results"),
+        "MODELSHIP_INPUT_FOLDERS": str(tmp_path / "in"),
+        "MODELSHIP_SCHEDULE_TICK_S": "0.2",
+        "MODELSHIP_POLL_S": "0.1",
+        "MODELSHIP_CLOCK_ORIGIN": ORIGIN.isoformat(),
+        "MODELSHIP_CLOCK_ANCHOR": str(anchor),
+        "MODELSHIP_CLOCK_SPEED": str(SPEED),
+    }
+
+
+def start_schedulers(env: dict, log: Path, count: int) -> list[tuple[subprocess.Popen, str]]:
+    """``count`` ``modelship scheduler`` processes (API and worker each), started together."""
+    started = []
+    for _ in range(count):
+        port = free_port()
+        with log.open("ab") as out:
+            proc = subprocess.Popen([str(SCRIPT), "scheduler"],
+                                    env={**env, "MODELSHIP_PORT": str(port)},
+                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        started.append((proc, f"http://127.0.0.1:{port}"))
+    for proc, url in started:
+        wait_until_up(f"{url}/health/live", proc, timeout_s=30)
+    return started

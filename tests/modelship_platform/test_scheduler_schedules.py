@@ -7,12 +7,9 @@ with their next times."""
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
-import sys
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -23,53 +20,21 @@ from modelship.scheduler.models import Job
 from sqlalchemy import func, select
 
 from modelship_platform.conftest import ADMIN
-from modelship_platform.postgres import free_port
-from modelship_platform.scheduler_parts import SCORER, csv_rows, customer, scoring_app
-from modelship_platform.upstream import serve_in_thread, wait_until_up
-
-SCRIPT = Path(sys.executable).parent / "modelship"
-ORIGIN = datetime(2030, 1, 1, 0, 0, 40, tzinfo=UTC)
-SPEED = 60.0  # a minute a second
+from modelship_platform.scheduler_parts import (
+    ORIGIN,
+    SCORER,
+    csv_rows,
+    customer,
+    scheduler_env,
+    scoring_app,
+    start_schedulers,
+)
+from modelship_platform.upstream import serve_in_thread
 
 
 def _card():
     notes = {**SCORER["metadata"]["annotations"], "modelship.io/retrain-schedule": "0 3 * * *"}
     return {**SCORER, "metadata": {**SCORER["metadata"], "annotations": notes}}
-
-
-def scheduler_env(database_url: str, scorer: str, billing_url: str, tmp_path: Path,
-                  anchor: float) -> dict[str, str]:  # fmt: skip
-    """A scheduler's settings: results and inputs under ``tmp_path``, a tick every 0.2 s, the
-    clock at ``ORIGIN`` at ``anchor`` (a ``time.time()``), ``SPEED`` times real time."""
-    return {
-        **os.environ,
-        "MODELSHIP_DATABASE_URL": database_url,
-        "MODELSHIP_MODELS": scorer,
-        "MODELSHIP_ADMIN_KEY": ADMIN,
-        "MODELSHIP_BILLING_URL": billing_url,
-        "MODELSHIP_RESULTS_URL": str(tmp_path / "results"),
-        "MODELSHIP_INPUT_FOLDERS": str(tmp_path / "in"),
-        "MODELSHIP_SCHEDULE_TICK_S": "0.2",
-        "MODELSHIP_POLL_S": "0.1",
-        "MODELSHIP_CLOCK_ORIGIN": ORIGIN.isoformat(),
-        "MODELSHIP_CLOCK_ANCHOR": str(anchor),
-        "MODELSHIP_CLOCK_SPEED": str(SPEED),
-    }
-
-
-def _schedulers(env: dict, log: Path, count: int) -> list[tuple[subprocess.Popen, str]]:
-    """``count`` ``modelship scheduler`` processes (API and worker each), started together."""
-    started = []
-    for _ in range(count):
-        port = free_port()
-        with log.open("ab") as out:
-            proc = subprocess.Popen([str(SCRIPT), "scheduler"],
-                                    env={**env, "MODELSHIP_PORT": str(port)},
-                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
-        started.append((proc, f"http://127.0.0.1:{port}"))
-    for proc, url in started:
-        wait_until_up(f"{url}/health/live", proc, timeout_s=30)
-    return started
 
 
 def _until(db, check, timeout_s: float = 20) -> None:
@@ -103,7 +68,7 @@ def test_two_schedulers_run_each_occurrence_once(database_url, tmp_path):
             anchor = time.time()
             env = scheduler_env(database_url, scorer, billing_url, tmp_path, anchor)
             log = tmp_path / "schedulers.log"
-            (a, a_url), (b, _b_url) = _schedulers(env, log, 2)
+            (a, a_url), (b, _b_url) = start_schedulers(env, log, 2)
             try:
                 _billing, jobs = customer(billing_url, admin, a_url)
                 made = jobs.post("/v1/schedules", json={
@@ -129,7 +94,7 @@ def test_two_schedulers_run_each_occurrence_once(database_url, tmp_path):
                 assert all(b - a == minute for a, b in itertools.pairwise(times))
             # downtime of five fake minutes: restart one scheduler with the clock moved on
             late = {**env, "MODELSHIP_CLOCK_ORIGIN": (ORIGIN + timedelta(minutes=6)).isoformat()}
-            [(c, c_url)] = _schedulers(late, log, 1)
+            [(c, c_url)] = start_schedulers(late, log, 1)
             try:
                 _until(db, lambda s: s.scalar(select(func.count()).select_from(Job)) > len(times))
                 paused = jobs.post(f"{c_url}/v1/schedules/{made.json()['id']}/pause")

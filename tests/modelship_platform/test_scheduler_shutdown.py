@@ -25,8 +25,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelship_platform.conftest import ADMIN
-from modelship_platform.scheduler_parts import SCORER, csv_rows, customer, scoring_app
-from modelship_platform.test_scheduler_schedules import _schedulers, scheduler_env
+from modelship_platform.scheduler_parts import (
+    SCORER,
+    csv_rows,
+    customer,
+    scheduler_env,
+    scoring_app,
+    start_schedulers,
+)
 from modelship_platform.upstream import serve_in_thread
 
 PAUSE_S = 1.5
@@ -64,7 +70,7 @@ def test_a_stopped_scheduler_ends_the_occurrence_under_way(database_url, tmp_pat
             admin = httpx.Client(base_url=billing_url, headers={"Authorization": f"Bearer {ADMIN}"})
             env = scheduler_env(database_url, scorer, slow_billing, tmp_path, time.time())
             env["MODELSHIP_SCHEDULER_WORKER"] = "false"  # the job stays queued: easy to find
-            [(scheduler, url)] = _schedulers(env, tmp_path / "scheduler.log", 1)
+            [(scheduler, url)] = start_schedulers(env, tmp_path / "scheduler.log", 1)
             try:
                 _billing, jobs = customer(billing_url, admin, url)
                 made = jobs.post("/v1/schedules", json={

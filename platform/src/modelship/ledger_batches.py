@@ -23,13 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
 from sqlalchemy import Engine
 
-from modelship.ledger import FREE_CLAIM, LEDGER, POST, VOID, HoldRequest, hold_step, now
+from modelship.ledger import FREE_CLAIM, POST, VOID, HoldRequest, hold_step, now
 from modelship.transfer import DEADLOCK, Step, one_statement
 
 FUNCTION = "modelship_ledger_batch"
@@ -44,46 +43,42 @@ def has_function(engine: Engine) -> bool:
         return bool(conn.exec_driver_sql(f"SELECT to_regproc('{FUNCTION}') IS NOT NULL").scalar())
 
 
-@dataclass
-class _Batch:
-    """The arguments of one function call: the holds (sorted by account) and the settles."""
-
-    holds: list[Step] = field(default_factory=list)
-    settles: list[Step] = field(default_factory=list)
-
-    def arguments(self, at: datetime) -> list:
-        rows = [step.rows[0][1][0] for step in self.holds]
-        holds = [[row[n] for row in rows] for n in _HOLD_COLUMNS]
-        entries: list[tuple] = []  # (settle number, transfer id, account id, amount)
-        moves: list[tuple] = []  # (settle number, account id, available delta, held delta)
-        for n, step in enumerate(self.settles, 1):
-            entries += [
-                (n, e["transfer_id"], e["account_id"], e["amount"])
-                for _table, items in step.rows
-                for e in items
-            ]
-            moves += [(n, a, *step.moves[a]) for a in sorted(step.moves)]
-        return [
-            at,
-            *holds[:7],
-            [step.params["p_key_id"] for step in self.holds],
-            holds[7],
-            [s.params["p_request_id"] for s in self.settles],
-            [s.params["p_status_code"] for s in self.settles],
-            [s.guard is POST for s in self.settles],
-            *_columns(entries, 4),
-            *_columns(moves, 4),
+def _arguments(holds: list[Step], settles: list[Step], at: datetime) -> list:
+    """The function's arguments: the holds' columns, then the settles', their ledger entries and
+    their balance moves, each settle numbered by its place (from 1)."""
+    rows = [step.rows[0][1][0] for step in holds]
+    entries: list[tuple] = []  # (settle number, transfer id, account id, amount)
+    moves: list[tuple] = []  # (settle number, account id, available delta, held delta)
+    for n, step in enumerate(settles, 1):
+        entries += [  # a capture's ledger rows (a release has none)
+            (n, e["transfer_id"], e["account_id"], e["amount"])
+            for _, items in step.rows
+            for e in items
         ]
+        moves += [(n, a, *step.moves[a]) for a in sorted(step.moves)]
+    return [
+        at,
+        *([row[n] for row in rows] for n in _HOLD_COLUMNS),
+        [step.params["p_key_id"] for step in holds],
+        [row["expires_at"] for row in rows],
+        [s.params["p_request_id"] for s in settles],
+        [s.params["p_status_code"] for s in settles],
+        [s.guard is POST for s in settles],
+        *_columns(entries, 4),
+        *_columns(moves, 4),
+    ]
 
 
 def _columns(rows: list[tuple], width: int) -> list[list]:
     return [list(column) for column in zip(*rows)] if rows else [[] for _ in range(width)]
 
 
-_HOLD_COLUMNS = (
-    "request_id", "account_id", "owner_id", "model", "route", "rows", "amount", "expires_at",
-)  # fmt: skip
-Waiting = tuple[bool, Step, asyncio.Future]  # (a hold?, its step, its answer)
+def _is_settle(step: Step) -> bool:
+    return step.guard in (POST, VOID)
+
+
+_HOLD_COLUMNS = ("request_id", "account_id", "owner_id", "model", "route", "rows", "amount")
+Waiting = tuple[Step, asyncio.Future]  # a step and its answer
 
 
 class LedgerBatches:
@@ -106,19 +101,18 @@ class LedgerBatches:
     def hold(self, req: HoldRequest, ttl_s: float) -> Awaitable[bool]:
         """True when held; False when the balance is short or the key revoked (nothing written)."""
         assert req.idempotency is None, "a hold with a claim goes through transfer.apply"
-        return self._submit(True, hold_step(req, ttl_s))
+        return self._submit(hold_step(req, ttl_s))
 
     def settle(self, step: Step) -> Awaitable[bool]:
         """Apply the capture or release of a hold made without a claim (its release's claim
         delete is a no-op) and with no answer to store: True when it posted or voided it."""
-        assert step.guard in (POST, VOID), "a partial capture goes through transfer.apply"
+        assert _is_settle(step), "a partial capture goes through transfer.apply"
         assert all(e is FREE_CLAIM for e in step.extra), "an answer goes through transfer.apply"
-        assert all(table is LEDGER for table, _items in step.rows)
-        return self._submit(False, step)
+        return self._submit(step)
 
-    def _submit(self, is_hold: bool, step: Step) -> asyncio.Future:
+    def _submit(self, step: Step) -> asyncio.Future:
         done = asyncio.get_running_loop().create_future()
-        self._waiting.append((is_hold, step, done))
+        self._waiting.append((step, done))
         enough = self._enough
         if enough is not None and not enough.done() and len(self._waiting) >= self._last:
             enough.set_result(None)
@@ -134,14 +128,14 @@ class LedgerBatches:
                 try:
                     outcomes = await self._apply(taken)
                 except BaseException as exc:  # rolled back: none of these steps happened
-                    for _is_hold, _step, done in taken:
+                    for _step, done in taken:
                         done.set_exception(exc if isinstance(exc, Exception) else RuntimeError())
                     if not isinstance(exc, Exception):
                         raise
                     continue
                 self.batches += 1
                 self._last = len(taken)
-                for (_is_hold, _step, done), outcome in zip(taken, outcomes):
+                for done, outcome in outcomes:
                     done.set_result(outcome)
         finally:
             self._drain = None
@@ -161,19 +155,22 @@ class LedgerBatches:
         finally:
             self._enough = None
 
-    async def _apply(self, taken: list[Waiting]) -> list[bool]:
-        """Whether each step's guard passed, in ``taken``'s order."""
+    async def _apply(self, taken: list[Waiting]) -> list[tuple[asyncio.Future, bool]]:
+        """Each step's answer and whether its guard passed."""
         if len(taken) == 1:  # alone (concurrency 1): one statement is quicker than the function
-            stmt, bound = one_statement(taken[0][1])
+            ((step, done),) = taken
+            stmt, bound = one_statement(step)
             sql, own = self._compiled(stmt)
-            return [(await self._call(sql, own | bound))[0] == 1]
-        holds = sorted((w for w in taken if w[0]), key=lambda w: w[1].params["p_account_id"])
-        settles = [w for w in taken if not w[0]]
-        batch = _Batch([w[1] for w in holds], [w[1] for w in settles])
-        held, settled = await self._call(_SQL, batch.arguments(now()))
-        passed = {id(w): n in held for n, w in enumerate(holds, 1)}
-        passed |= {id(w): n in settled for n, w in enumerate(settles, 1)}
-        return [passed[id(w)] for w in taken]
+            return [(done, (await self._call(sql, own | bound))[0] == 1)]
+        settles = [w for w in taken if _is_settle(w[0])]
+        holds = sorted(
+            (w for w in taken if not _is_settle(w[0])), key=lambda w: w[0].params["p_account_id"]
+        )  # locked in account order
+        steps = _arguments([w[0] for w in holds], [w[0] for w in settles], now())
+        held, settled = await self._call(_SQL, steps)
+        return [(done, n in held) for n, (_step, done) in enumerate(holds, 1)] + [
+            (done, n in settled) for n, (_step, done) in enumerate(settles, 1)
+        ]
 
     def _compiled(self, stmt) -> tuple[str, dict]:
         """The SQL of ``stmt`` and the values it binds itself (``state = 'pending'``, ...)."""

@@ -23,6 +23,7 @@ from modelship.billing.auth import bearer, caller_of, unauthorized
 from modelship.billing.rows import BodyError, count_rows
 from modelship.billing.upstream import Answer, UpstreamError, UpstreamTimeout
 from modelship.db.models import Balance
+from modelship.ledger_batches import LedgerBatches
 from modelship.money import format_amount
 from modelship.transfer import apply
 
@@ -77,10 +78,16 @@ def _hold_blocking(app, hold: ledger.HoldRequest, ttl_s: float) -> int | None:
     return _available(app, hold)
 
 
+def _batches_for(app, hold: ledger.HoldRequest) -> LedgerBatches | None:
+    """Where a call's hold and settle go together (PostgreSQL): a call with an idempotency
+    claim (whose hold claims the key and whose capture stores the answer) goes step by step."""
+    return app.state.batches if hold.idempotency is None else None
+
+
 async def _hold(app, hold: ledger.HoldRequest, ttl_s: float | None = None) -> int | None:
     """None when held, else the available balance (for the 402)."""
-    batches, ttl_s = app.state.batches, ttl_s or app.state.settings.hold_ttl_s
-    if batches is None or hold.idempotency is not None:
+    batches, ttl_s = _batches_for(app, hold), ttl_s or app.state.settings.hold_ttl_s
+    if batches is None:
         return await run_in_threadpool(_hold_blocking, app, hold, ttl_s)
     if await batches.hold(hold, ttl_s):
         return None
@@ -131,10 +138,8 @@ async def settle(
         step = ledger.capture_step(rid, share, status, answer, held, platform)
     else:
         step = ledger.release_step(rid, status, held)
-    if app.state.batches is not None and hold.idempotency is None and answer is None:
-        job = app.state.batches.settle(step)
-    else:
-        job = run_in_threadpool(apply, app.state.db, step)
+    batches = _batches_for(app, hold)
+    job = run_in_threadpool(apply, app.state.db, step) if batches is None else batches.settle(step)
     await asyncio.shield(asyncio.ensure_future(job))
 
 
