@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +16,7 @@ from modelship.db.models import Hold
 from sqlalchemy import select
 
 from modelship_platform.conftest import ADMIN
+from modelship_platform.upstream import serve_in_thread
 
 
 def consumer(url, admin, name="alice", amount="1.00"):
@@ -57,6 +59,26 @@ def test_failing_and_slow_models_charge_nothing(gateway):
     assert r.status_code == 504
     assert alice.get("/v1/me").json()["balance"] == "1.000000"
     assert admin.get("/v1/admin/ledger").json()["open_holds"] == 0
+
+
+def test_bodies_above_the_limit_are_refused_before_work(settings):
+    """A 413 by the declared Content-Length, or while a chunked body arrives: nothing held."""
+    with serve_in_thread(create_app(settings.model_copy(update={"max_body_bytes": 2000}))) as url:
+        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"})
+        alice = consumer(url, admin)
+        rows = [{"x": n} for n in range(300)]  # about 3,000 bytes of JSON
+        sized = alice.post("/v1/models/fraud-a/predict/batch", json=rows)
+        assert sized.status_code == 413, sized.text
+        assert sized.json()["detail"].startswith("body: ") and "at most 2000" in sized.text
+        chunked = alice.post(
+            "/v1/models/fraud-a/predict/batch",
+            content=iter([json.dumps(rows).encode()]),  # no Content-Length: chunked
+            headers={"Content-Type": "application/json"},
+        )
+        assert chunked.status_code == 413 and "more than 2000 bytes" in chunked.text
+        assert alice.post("/v1/models/fraud-a/predict/batch", json=rows[:10]).status_code == 200
+        assert alice.get("/v1/me").json()["balance"] == "0.998000"  # the small call only
+        assert admin.get("/v1/admin/ledger").json()["open_holds"] == 0
 
 
 def test_keys_private_models_and_grants(gateway):

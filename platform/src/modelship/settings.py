@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     request_timeout_s: float = Field(default=30.0, gt=0)
     hold_ttl_s: float = Field(default=300.0, gt=0)
+    max_body_bytes: int = Field(
+        default=64 << 20,
+        ge=1,
+        description="largest gateway request body: a 413 before it is read when Content-Length "
+        "says more, else as soon as more arrives (above what model services accept by default)",
+    )
     billing_url: str = Field(
         default="http://127.0.0.1:8080",
         description="the billing service the catalog and the scheduler authorise and call through",

@@ -157,12 +157,27 @@ async def forward(app, model, route, body, content_type, request_id) -> Answer:
         raise HTTPException(502, f"model {model.name!r} unreachable: {exc}") from None
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or a 413 as soon as it is known to pass ``limit`` bytes: by its Content-Length
+    before a byte is read, else while it arrives (chunked)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body: {declared} bytes; at most {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body: more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def metered(name: str, route: str, request: Request) -> Response:
     start = time.perf_counter()
     app = request.app
     key = bearer(request)
     caller, model, owner_id = await admit_caller(app, key, name)
-    body = await request.body()
+    body = await read_body(request, app.state.settings.max_body_bytes)
     content_type = request.headers.get("content-type", "application/json")
     try:
         rows = count_rows(route, content_type, body)
