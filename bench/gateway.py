@@ -1,8 +1,10 @@
 """make bench-gateway: the billing gateway on PostgreSQL, wrk on loopback, in one run.
 
 1. The demo model (baked, trained, served like `make bench` does, 2 workers): direct vs through
-   the gateway (hold + proxy + capture per call) at concurrency 1 and 32: the added p50 and the
-   share of the direct requests/s the gateway keeps.
+   the gateway (hold + proxy + capture per call) at concurrency 1 and 32: the added p50 (timed
+   call for call, and in alternating runs of 10 calls) and the share of the direct requests/s
+   the gateway keeps (ROUNDS alternating runs, default 3; with how the run's connections were
+   spread over the model's two workers, which decides much of a micro-batching model's speed).
 2. An instant model (the tests' stand-in): the gateway's own capacity in metered calls/s, and
    the CPU the gateway and PostgreSQL spend per call (steadier than wall-clock figures on a
    shared machine).
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +37,7 @@ from bench.run import MODES, payloads
 from bench.servers import PROJECT, Server, bake, free_port, train
 
 DURATION = int(os.environ.get("DURATION_S", "10"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
 INSTANT = """
 import uvicorn, sys
 sys.path.insert(0, {tests!r})
@@ -71,6 +76,44 @@ def _postgres_processes(port: int) -> list[psutil.Process]:
         if proc.info["name"] == "postgres" and f"-p {port}" in cmdline:
             return [proc, *proc.children(recursive=True)]
     return []
+
+
+def _spread(model, gateway: psutil.Process, via: bool) -> list[int]:
+    """Open connections each of the model's workers holds: the gateway's (``via``) or the
+    others' (wrk's, direct; the gateway's pool may still hold connections from its run)."""
+    port = model.port
+    pooled = {
+        c.laddr.port
+        for c in gateway.net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port
+    }
+    counts = []
+    for worker in psutil.Process(model.process.pid).children():
+        found = worker.net_connections(kind="tcp")
+        counts.append(
+            sum(
+                1
+                for c in found
+                if c.status == psutil.CONN_ESTABLISHED
+                and c.laddr.port == port
+                and (c.raddr.port in pooled) == via
+            )
+        )
+    return counts
+
+
+def _run_spread(url: str, body: Path, model, gateway: psutil.Process, auth: str | None) -> dict:
+    """``run_wrk`` at c=32 (through the gateway when ``auth`` is given), with the spread of its
+    connections over the model's workers halfway through."""
+    seen: list[list[int]] = []
+    timer = threading.Timer(DURATION / 2, lambda: seen.append(_spread(model, gateway, bool(auth))))
+    timer.start()
+    try:
+        point = run_wrk(url, body, 32, DURATION, authorization=auth)
+    finally:
+        timer.cancel()
+    point["spread"] = seen[0] if seen else []
+    return point
 
 
 def _key(gateway: str, admin_key: str) -> str:
@@ -123,19 +166,24 @@ def main() -> None:
             via = f"{gw}/v1/models/{PROJECT}/predict"
             run_wrk(f"{model.url}/predict", body, 32, 3)  # warm up both paths
             run_wrk(via, body, 32, 3, authorization=auth)
-            print("  demo model, c=1: direct and through the gateway, call for call", flush=True)
             direct = Poster(f"{model.url}/predict", body.read_bytes())
-            pairs = interleaved(
-                via, body.read_bytes(), direct, 30 * DURATION, {"Authorization": auth}
-            )
-            direct.close()
-            for conns in (1, 32):
-                print(f"  demo model, c={conns}: direct, then through the gateway", flush=True)
-                results[("model direct", conns)] = run_wrk(
-                    f"{model.url}/predict", body, conns, DURATION
+            pairs = {}
+            for run in (1, 10):
+                print(f"  demo model, c=1: direct and through the gateway, {run} by {run}")
+                pairs[run] = interleaved(
+                    via, body.read_bytes(), direct, 30 * DURATION, {"Authorization": auth}, run
                 )
-                results[("model via gateway", conns)] = run_wrk(
-                    f"{gw}/v1/models/{PROJECT}/predict", body, conns, DURATION, authorization=auth
+            direct.close()
+            print("  demo model, c=1: direct, then through the gateway", flush=True)
+            results[("model direct", 1)] = run_wrk(f"{model.url}/predict", body, 1, DURATION)
+            results[("model via gateway", 1)] = run_wrk(via, body, 1, DURATION, authorization=auth)
+            for n in range(1, ROUNDS + 1):
+                print(f"  demo model, c=32, round {n}: direct, then through the gateway")
+                results[("model direct", f"32 #{n}")] = _run_spread(
+                    f"{model.url}/predict", body, model, psutil.Process(gateway.pid), None
+                )
+                results[("model via gateway", f"32 #{n}")] = _run_spread(
+                    via, body, model, psutil.Process(gateway.pid), auth
                 )
             print("  instant model, c=32: direct, then through the gateway", flush=True)
             results[("instant direct", 32)] = run_wrk(f"{instant}/predict", body, 32, DURATION)
@@ -162,7 +210,11 @@ def main() -> None:
 
 def write(results: dict, pairs: dict, books: dict) -> None:
     d1, g1 = results[("model direct", 1)], results[("model via gateway", 1)]
-    d32, g32 = results[("model direct", 32)], results[("model via gateway", 32)]
+    ratios = [
+        results[("model via gateway", f"32 #{n}")]["rps"]
+        / results[("model direct", f"32 #{n}")]["rps"]
+        for n in range(1, ROUNDS + 1)
+    ]
     cap = results[("instant via gateway", 32)]
     lines = [
         "# Billing gateway overhead (make bench-gateway)",
@@ -172,26 +224,35 @@ def write(results: dict, pairs: dict, books: dict) -> None:
             f"load average {os.getloadavg()[0]:.2f} (other work shares it); PostgreSQL 15 on "
             f"loopback (fsync off); wrk -t1 closed loop, {DURATION} s per point. The demo model "
             "is the template's, 2 workers, 1-row /predict; the instant model answers at once, so "
-            "its row is the gateway's own capacity."
+            "its row is the gateway's own capacity. Spread: open connections per model worker "
+            "halfway through the run (the kernel hands each new connection to whichever worker "
+            "accepts first)."
         ),
         "",
-        "| path | c | p50 ms | p99 ms | req/s | errors |",
-        "|---|---|---|---|---|---|",
+        "| path | c | p50 ms | p99 ms | req/s | errors | spread |",
+        "|---|---|---|---|---|---|---|",
     ]
     for (path, c), r in results.items():
+        spread = "/".join(map(str, r.get("spread", ())))
         lines.append(
             f"| {path} | {c} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['rps']:.0f} | "
-            f"{r['errors']} |"
+            f"{r['errors']} | {spread} |"
+        )
+    lines += [""]
+    for run, label in ((1, "call for call"), (10, "in alternating runs of 10 calls")):
+        p = pairs[run]
+        lines.append(
+            f"- added p50 at c=1, timed {label} ({p['pairs']} each): "
+            f"{p['p50_ms'] - p['floor_p50_ms']:.2f} ms ({p['floor_p50_ms']:.2f} ms direct, "
+            f"{p['p50_ms']:.2f} ms through the gateway; floor <= 2 ms)"
         )
     lines += [
-        "",
+        f"- wrk's separate c=1 runs above: {g1['p50_ms'] - d1['p50_ms']:.2f} ms",
         (
-            f"- added p50 at c=1, timed call for call ({pairs['pairs']} pairs): "
-            f"{pairs['p50_ms'] - pairs['floor_p50_ms']:.2f} ms ({pairs['floor_p50_ms']:.2f} ms "
-            f"direct, {pairs['p50_ms']:.2f} ms through the gateway; floor <= 2 ms); wrk's "
-            f"separate runs above: {g1['p50_ms'] - d1['p50_ms']:.2f} ms"
+            f"- gateway/direct req/s at c=32, median of {ROUNDS} rounds: "
+            f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}; "
+            "floor >= 0.7)"
         ),
-        f"- gateway/direct req/s at c=32: {g32['rps'] / d32['rps']:.2f} (floor >= 0.7)",
         f"- metered calls/s (hold + capture) at c=32, instant model: {cap['rps']:.0f} (>= 1,500)",
         (
             f"- CPU per metered call at c=32: gateway {cap['gateway_cpu_ms']:.2f} ms, "
