@@ -33,6 +33,6 @@ def test_billing_is_its_own_branch():
     # every app's folder is a branch of its own, its first revision labelled, no label twice
     assert all(roots.values())
     assert len({label for labels in roots.values() for label in labels}) == len(roots)
-    assert script.get_revision("billing@head").revision == "billing_0003"
+    assert script.get_revision("billing@head").revision == "billing_0004"
     assert script.get_revision("catalog@head").revision == "catalog_0001"
     assert script.get_revision("scheduler@head").revision == "scheduler_0001"

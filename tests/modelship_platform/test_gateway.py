@@ -136,13 +136,15 @@ def test_authorize_then_settle_once(gateway):
     )
     assert held.status_code == 200 and held.json()["amount"] == "0.002000"
     assert alice.get("/v1/me").json()["held"] == "0.002000"
-    rid = held.json()["request_id"]
-    first = alice.post("/v1/settle", json={"request_id": rid, "status": 200}).json()
-    again = alice.post("/v1/settle", json={"request_id": rid, "status": 200}).json()
+    rid, token = held.json()["request_id"], held.json()["settle_token"]
+    captured = {"request_id": rid, "status": 200, "settle_token": token}
+    first = alice.post("/v1/settle", json=captured).json()
+    again = alice.post("/v1/settle", json=captured).json()
     assert (first["settled"], again["settled"]) == ("captured", "already")
-    failed = alice.post("/v1/authorize", json={"model": "fraud-a"}).json()["request_id"]
-    done = alice.post("/v1/settle", json={"request_id": failed, "status": 503}).json()
-    assert done["settled"] == "released"
+    failed = alice.post("/v1/authorize", json={"model": "fraud-a"}).json()
+    released = {"request_id": failed["request_id"], "status": 503}
+    done = alice.post("/v1/settle", json=released | {"settle_token": failed["settle_token"]})
+    assert done.json()["settled"] == "released"
     assert alice.get("/v1/me").json() == {
         "name": "alice",
         "role": "consumer",
@@ -151,6 +153,29 @@ def test_authorize_then_settle_once(gateway):
     }
     assert alice.post("/v1/settle", json={"request_id": "nope", "status": 200}).status_code == 404
     assert alice.post("/v1/authorize", json={"model": "secret-b"}).status_code == 404
+
+
+def test_only_the_authorizer_settles(gateway):
+    """The request id is in every answer (X-Request-ID): a consumer who could settle with its own
+    key would release a served call's hold before the proxy captured it, and never pay."""
+    url, admin = gateway
+    alice = consumer(url, admin)
+    proxy_view = alice.post("/v1/authorize", json={"model": "fraud-a"}).json()  # the proxy's
+    rid = proxy_view["request_id"]
+    token = proxy_view["settle_token"]
+    altered = token[:-1] + ("y" if token.endswith("x") else "x")
+    for wrong in (None, "guessed", altered):
+        r = alice.post("/v1/settle", json={"request_id": rid, "status": 500, "settle_token": wrong})
+        assert r.status_code == 403 and "settle_token" in r.json()["detail"], r.text
+    served = alice.post(
+        "/v1/settle", json={"request_id": rid, "status": 200, "settle_token": token}
+    )
+    assert served.json()["settled"] == "captured"  # the proxy's capture still finds it held
+    call = alice.post("/v1/models/fraud-a/predict", json={"x": 1})  # the gateway's own hold
+    r = alice.post("/v1/settle", json={"request_id": call.headers["X-Request-ID"], "status": 500})
+    assert r.status_code == 403
+    assert alice.get("/v1/me").json()["balance"] == "0.997800"  # both calls charged
+    assert admin.get("/v1/admin/ledger").json()["open_holds"] == 0
 
 
 def test_cancelled_call_releases_its_hold(settings):

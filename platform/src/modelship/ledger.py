@@ -145,6 +145,7 @@ class HoldRequest:
     amount: int
     key_id: int | None = None  # when set, the hold also checks the key is not revoked
     idempotency: tuple[str, str] | None = None  # (client key, body SHA-256): claimed with it
+    settle_key: str | None = None  # SHA-256 of the token that may settle it (/v1/authorize)
 
 
 B = bindparam
@@ -220,6 +221,8 @@ def hold_step(req: HoldRequest, ttl_s: float) -> Step:
         "created_at": at,
         "expires_at": at + timedelta(seconds=ttl_s),
     }
+    if req.settle_key is not None:
+        pending["settle_key"] = req.settle_key
     rows = [(HOLDS, [pending])]
     if req.idempotency is not None:
         key, body_sha256 = req.idempotency

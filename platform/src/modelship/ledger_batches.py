@@ -100,7 +100,7 @@ class LedgerBatches:
 
     def hold(self, req: HoldRequest, ttl_s: float) -> Awaitable[bool]:
         """True when held; False when the balance is short or the key revoked (nothing written)."""
-        assert req.idempotency is None, "a hold with a claim goes through transfer.apply"
+        assert req.idempotency is None and req.settle_key is None, "goes through transfer.apply"
         return self._submit(hold_step(req, ttl_s))
 
     def settle(self, step: Step) -> Awaitable[bool]:

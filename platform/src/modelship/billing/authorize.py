@@ -1,8 +1,13 @@
 """``POST /v1/authorize`` and ``POST /v1/settle``: the gateway's hold and settle, for a proxy of
 one's own (e.g. Envoy Gateway with ``ext_authz``): authorize before forwarding, settle after.
 
-``authorize`` answers ``{"request_id", "amount"}`` (or 402/404/401 like the gateway); ``settle``
-with the model's status captures on 2xx and releases otherwise, once per request id.
+``authorize`` answers ``{"request_id", "amount", "settle_token"}`` (or 402/404/401 like the
+gateway); ``settle`` with the model's status captures on 2xx and releases otherwise, once per
+request id. Only who holds the hold's ``settle_token`` (the proxy that authorized the call; only
+its SHA-256 is stored) or an admin may settle it: the request id is no secret (the answer's
+``X-Request-ID``), and a consumer who could settle with its own key would release the hold of a
+call it was served before the proxy captured it, and never pay. The gateway's own holds are
+settled by the gateway (or an admin) only.
 
 For the scheduler (an admin key): ``authorize`` may hold for another ``account`` (a recurring
 schedule runs with nobody's key at hand) and for a longer ``ttl_s`` (a job waits in a queue);
@@ -12,6 +17,10 @@ released in the same step.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
+import secrets
 import uuid
 from typing import Literal
 
@@ -44,6 +53,9 @@ class SettleBody(BaseModel):
     status: int = Field(ge=100, le=599)
     amount: str | None = Field(default=None, description="admin only: capture this much")
     rows: int | None = Field(default=None, ge=0, description="admin only: the rows delivered")
+    settle_token: str | None = Field(
+        default=None, max_length=128, description="what /v1/authorize answered (admins need none)"
+    )
 
 
 def _on_behalf(app, admin: Caller, account: str, name: str):
@@ -69,15 +81,28 @@ async def authorize(body: AuthorizeBody, request: Request) -> JSONResponse:
         caller, model, owner_id = await run_in_threadpool(
             _on_behalf, app, caller, body.account, body.model
         )
-    request_id = uuid.uuid4().hex
+    request_id, token = uuid.uuid4().hex, secrets.token_urlsafe(32)
     hold = hold_request(caller, model, owner_id, body.route, body.rows, request_id)
+    hold = dataclasses.replace(hold, settle_key=_digest(token))
     refusal = await reserve(app, hold, body.ttl_s)
     if refusal is not None:
         return refusal
     return JSONResponse(
-        {"request_id": request_id, "amount": format_amount(hold.amount)},
+        {"request_id": request_id, "amount": format_amount(hold.amount), "settle_token": token},
         headers={"X-Request-ID": request_id},
     )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _may_settle(caller: Caller, hold: Hold, token: str | None) -> bool:
+    if caller.admin:
+        return True
+    if hold.settle_key is None or token is None:
+        return False
+    return hmac.compare_digest(hold.settle_key, _digest(token))
 
 
 def _part(caller: Caller, body: SettleBody) -> tuple[int, int] | None:
@@ -101,6 +126,10 @@ def _settle(request: Request, body: SettleBody) -> dict:
         hold = s.get(Hold, body.request_id)
         if hold is None or (not caller.admin and hold.account_id != caller.id):
             raise HTTPException(404, f"request_id: no hold {body.request_id!r}")
+        if not _may_settle(caller, hold, body.settle_token):
+            raise HTTPException(
+                403, "settle_token: send the one /v1/authorize answered for this request id"
+            )
     if 200 <= body.status < 300:
         share = app.state.settings.owner_share
         done = ledger.capture(app.state.db, body.request_id, share, body.status, part=part)

@@ -80,8 +80,10 @@ def _hold_blocking(app, hold: ledger.HoldRequest, ttl_s: float) -> int | None:
 
 def _batches_for(app, hold: ledger.HoldRequest) -> LedgerBatches | None:
     """Where a call's hold and settle go together (PostgreSQL): a call with an idempotency
-    claim (whose hold claims the key and whose capture stores the answer) goes step by step."""
-    return app.state.batches if hold.idempotency is None else None
+    claim (whose hold claims the key and whose capture stores the answer) or a settle key
+    (/v1/authorize's) goes step by step."""
+    plain = hold.idempotency is None and hold.settle_key is None
+    return app.state.batches if plain else None
 
 
 async def _hold(app, hold: ledger.HoldRequest, ttl_s: float | None = None) -> int | None:

@@ -80,6 +80,8 @@ class Hold(Base):
     created_at: Mapped[datetime] = _now()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # SHA-256 of the token /v1/authorize answered: who holds it may settle (None: the gateway's)
+    settle_key: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (
         CheckConstraint("amount >= 0", name="ck_holds_amount"),
         CheckConstraint(f"state IN {HOLD_STATES}", name="ck_holds_state"),
