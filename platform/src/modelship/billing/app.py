@@ -20,7 +20,7 @@ from modelship.billing.auth import CallerCache
 from modelship.billing.fastpath import MeteredFastPath
 from modelship.billing.ratelimit import RateLimiter
 from modelship.billing.upstream import Upstream
-from modelship.db import make_engine, session_factory, upgrade_if_empty
+from modelship.db import make_engine, session_factory, upgrade_on_start
 from modelship.keys import install_bootstrap_key
 from modelship.ledger_batches import LedgerBatches, has_function
 from modelship.registry import Registry
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         engine = make_engine(settings.database_url)
-        upgrade_if_empty(engine)
+        upgrade_on_start(engine)
         app.state.settings = settings
         app.state.db = session_factory(engine)
         if settings.admin_key:

@@ -19,6 +19,6 @@ How another app (catalog, scheduler, ...) adds its tables:
 """
 
 from modelship.db.engine import make_engine, session_factory
-from modelship.db.migrate import VERSION_FOLDERS, upgrade, upgrade_if_empty
+from modelship.db.migrate import VERSION_FOLDERS, upgrade, upgrade_on_start
 
-__all__ = ["VERSION_FOLDERS", "make_engine", "session_factory", "upgrade", "upgrade_if_empty"]
+__all__ = ["VERSION_FOLDERS", "make_engine", "session_factory", "upgrade", "upgrade_on_start"]

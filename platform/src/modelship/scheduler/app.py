@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from modelship.db import make_engine, session_factory, upgrade_if_empty
+from modelship.db import make_engine, session_factory, upgrade_on_start
 from modelship.registry import Registry
 from modelship.scheduler import api, schedules_api, shards_api
 from modelship.scheduler.jobs import Context
@@ -29,7 +29,7 @@ async def running(settings: Settings, with_worker: bool = True):
     """The context (database, registry, store) and the background tasks, for as long as the
     block runs: the registry refresh, the schedules' tick and (``with_worker``) a worker."""
     engine = make_engine(settings.database_url)
-    upgrade_if_empty(engine)
+    upgrade_on_start(engine)
     ctx = Context(
         settings, session_factory(engine),
         Registry(settings.models, settings.discovery, namespace=settings.models_namespace),
