@@ -9,7 +9,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -25,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from modelship_platform import SCRIPT
 from modelship_platform.conftest import ADMIN
 from modelship_platform.postgres import free_port
 from modelship_platform.test_gateway import consumer
@@ -161,7 +161,6 @@ def wait_for(client: httpx.Client, job_id: str, timeout_s: float = 60) -> dict:
         time.sleep(0.1)
 
 
-SCRIPT = Path(sys.executable).parent / "modelship"
 ORIGIN = datetime(2030, 1, 1, 0, 0, 40, tzinfo=UTC)
 SPEED = 60.0  # a minute a second
 

@@ -1,8 +1,6 @@
 """The ``modelship`` console script, as a user runs it."""
 
 import subprocess
-import sys
-from pathlib import Path
 
 from modelship import ledger
 from modelship.db import make_engine, session_factory
@@ -10,7 +8,7 @@ from modelship.db.models import Account
 from modelship.keys import authenticate
 from sqlalchemy import select
 
-SCRIPT = Path(sys.executable).parent / "modelship"
+from modelship_platform import SCRIPT
 
 
 def _run(url, *args):

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 from modelship import ledger
@@ -16,11 +14,10 @@ from modelship.db import make_engine, session_factory
 from modelship.db.models import Balance, Hold, LedgerEntry
 from sqlalchemy import func, select
 
+from modelship_platform import SCRIPT
 from modelship_platform.postgres import free_port
 from modelship_platform.test_gateway import ADMIN, consumer
 from modelship_platform.upstream import wait_until_up
-
-SCRIPT = Path(sys.executable).parent / "modelship"
 
 
 def _start(database_url, models, port, ttl_s):

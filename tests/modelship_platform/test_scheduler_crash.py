@@ -8,12 +8,12 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pyarrow.csv
 
+from modelship_platform import SCRIPT
 from modelship_platform.conftest import ADMIN
 from modelship_platform.scheduler_parts import (
     SCORER,
@@ -25,7 +25,6 @@ from modelship_platform.scheduler_parts import (
 )
 from modelship_platform.upstream import serve_in_thread
 
-SCRIPT = Path(sys.executable).parent / "modelship"
 ROWS, CHUNK = 300, 10
 
 
