@@ -6,18 +6,11 @@ only then forks the workers (gunicorn preload, uvicorn workers). `WORKERS=1` run
 process with no master (less memory, faster start). SIGTERM refuses new connections and lets
 in-flight requests finish for up to GRACEFUL_TIMEOUT_S. The workers' Prometheus metrics are
 merged through a per-pod folder under /tmp (PROMETHEUS_MULTIPROC_DIR), emptied at start.
-
-Each worker listens on a socket of its own (SO_REUSEPORT), so the kernel spreads new connections
-over the workers evenly. On the master's one shared socket, whichever worker woke first took
-every connection waiting (uvloop accepts them all at once): a client that opens its keep-alive
-pool in a burst (a gateway, an ingress, wrk) was measured with 32 of 32 connections on one
-worker, the other core idle, and a micro-batching model at 0.77x its speed with the load spread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import math
 import os
@@ -85,36 +78,11 @@ class Worker(UvicornWorker):
         self.config.app = self.wsgi
         server = DrainingServer(config=self.config)
         self._install_sigquit_handler()
-        await server.serve(sockets=[own_listener(s, self.cfg.backlog) for s in self.sockets])
+        # uvloop closes a listening socket's descriptor itself, then gunicorn's wrapper tries
+        # again and logs "Error while closing socket [Errno 9]": serve on duplicates instead.
+        await server.serve(sockets=[socket.socket(fileno=os.dup(s.fileno())) for s in self.sockets])
         if not server.started:
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
-
-
-def own_listener(shared: socket.socket, backlog: int) -> socket.socket:
-    """This worker's own listener on the shared socket's address (SO_REUSEPORT, as the master
-    bound it), after which the shared one stops listening: the kernel then hands each new
-    connection to one worker's listener by a hash of its addresses. Where that cannot be (a
-    unix socket, no SO_REUSEPORT), the shared socket is served as before."""
-    # uvloop closes a listening socket's descriptor itself, then gunicorn's wrapper tries again
-    # and logs "Error while closing socket [Errno 9]": serve on a duplicate, never the original.
-    if shared.family not in (socket.AF_INET, socket.AF_INET6):
-        return socket.socket(fileno=os.dup(shared.fileno()))
-    own = socket.socket(shared.family, socket.SOCK_STREAM)
-    try:
-        own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if shared.family == socket.AF_INET6:
-            v6only = shared.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
-            own.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
-        own.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as gunicorn's listener
-        own.bind(shared.getsockname())
-        own.listen(backlog)
-    except OSError:
-        own.close()
-        return socket.socket(fileno=os.dup(shared.fileno()))
-    with contextlib.suppress(OSError):  # another worker did it already
-        shared.shutdown(socket.SHUT_RD)  # a listener that shuts down stops listening
-    return own
 
 
 class JsonLogger(glogging.Logger):
@@ -152,7 +120,6 @@ def _serve_workers(app: Any, settings: Settings) -> None:
         def load_config(self) -> None:
             options = dict(
                 bind=f"{settings.host}:{settings.port}", workers=settings.workers,
-                reuse_port=True,  # each worker adds a listener of its own (own_listener)
                 worker_class=Worker, preload_app=True, keepalive=5, errorlog="-",
                 logger_class=JsonLogger,
                 graceful_timeout=math.ceil(settings.graceful_timeout_s),

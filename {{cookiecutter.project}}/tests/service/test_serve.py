@@ -1,6 +1,5 @@
 """The real server (`python -m <package>.serve`) in a subprocess on 127.0.0.1 with 2 workers."""
 
-import contextlib
 import json
 import os
 import signal
@@ -68,24 +67,6 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def sockets_of(pid: int, port: int) -> dict[str, set[str]]:
-    """The listening ("0A") and established ("01") TCP sockets on `port` that `pid` holds."""
-    held = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                held.add(target[8:-1])
-    found: dict[str, set[str]] = {"0A": set(), "01": set()}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            if local_port == port and fields[3] in found and fields[9] in held:
-                found[fields[3]].add(fields[9])
-    return found
-
-
 def predictions_counted(url: str) -> float:
     text = httpx.get(f"{url}/metrics", timeout=10).text
     return sum(
@@ -103,24 +84,6 @@ def test_workers_share_one_metrics_view(server) -> None:
         assert httpx.post(f"{url}/predict", json=RECORD, timeout=10).status_code == 200
     # Whichever worker answers the scrape, it reports the calls of both.
     assert [predictions_counted(url) for _ in range(6)] == [30.0] * 6
-
-
-def test_each_worker_listens_on_a_socket_of_its_own(server) -> None:
-    """SO_REUSEPORT: the kernel spreads a burst of new connections (a gateway's or an ingress's
-    keep-alive pool) over the workers; on one shared socket the first to wake took them all."""
-    process, url = server
-    port = int(url.rsplit(":", 1)[1])
-    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
-    try:
-        time.sleep(1)  # all accepted
-        held = [sockets_of(pid, port) for pid in children(process.pid)]
-    finally:
-        for client in clients:
-            client.close()
-    listeners = [found["0A"] for found in held]
-    assert [len(own) for own in listeners] == [1, 1] and listeners[0] != listeners[1], listeners
-    spread = sorted(len(found["01"]) for found in held)
-    assert sum(spread) == 64 and spread[0] >= 16, spread  # a chance of 1 in 15,000 to fail
 
 
 def test_every_log_line_is_json_with_the_request_id(server, tmp_path: Path) -> None:
