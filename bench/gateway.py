@@ -225,8 +225,8 @@ def write(results: dict, pairs: dict, books: dict) -> None:
             f"loopback (fsync off); wrk -t1 closed loop, {DURATION} s per point. The demo model "
             "is the template's, 2 workers, 1-row /predict; the instant model answers at once, so "
             "its row is the gateway's own capacity. Spread: the run's open connections per model "
-            "worker halfway through (each worker has a listener of its own: the kernel spreads "
-            "new connections over them by a hash of their addresses)."
+            "worker halfway through (the workers share one listening socket: whichever wakes "
+            "first accepts what is waiting)."
         ),
         "",
         "| path | c | p50 ms | p99 ms | req/s | errors | spread |",
