@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -116,9 +117,13 @@ def test_concurrent_calls_are_exact(gateway):
     """1,000 calls, 100 at a time, a balance for exactly 500: 500 answered, 500 refused."""
     url, admin = gateway
     alice = consumer(url, admin, amount="0.550000")  # 500 x (0.001 + 1 row x 0.0001)
+    own = threading.local()  # a client per thread: one httpx pool shared by 100 threads once
+    # failed a call on the client side ("Bad file descriptor"), which says nothing of the gateway
 
     def call(_):
-        return alice.post("/v1/models/fraud-a/predict", json={"x": 1}).status_code
+        if not hasattr(own, "client"):
+            own.client = httpx.Client(base_url=url, headers=alice.headers, timeout=30)
+        return own.client.post("/v1/models/fraud-a/predict", json={"x": 1}).status_code
 
     with ThreadPoolExecutor(100) as pool:
         codes = list(pool.map(call, range(1000)))
