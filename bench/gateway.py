@@ -162,6 +162,7 @@ def main() -> None:
             procs.append(gateway)
             gw = f"http://127.0.0.1:{gw_port}"
             _wait(f"{gw}/health/live")
+            metered = psutil.Process(gateway.pid)
             auth = f"Bearer {_key(gw, admin_key)}"
             via = f"{gw}/v1/models/{PROJECT}/predict"
             run_wrk(f"{model.url}/predict", body, 32, 3)  # warm up both paths
@@ -180,21 +181,20 @@ def main() -> None:
             for n in range(1, ROUNDS + 1):
                 print(f"  demo model, c=32, round {n}: direct, then through the gateway")
                 results[("model direct", f"32 #{n}")] = _run_spread(
-                    f"{model.url}/predict", body, model, psutil.Process(gateway.pid), None
+                    f"{model.url}/predict", body, model, metered, None
                 )
                 results[("model via gateway", f"32 #{n}")] = _run_spread(
-                    via, body, model, psutil.Process(gateway.pid), auth
+                    via, body, model, metered, auth
                 )
             print("  instant model, c=32: direct, then through the gateway", flush=True)
             results[("instant direct", 32)] = run_wrk(f"{instant}/predict", body, 32, DURATION)
-            metered = [psutil.Process(gateway.pid)]  # now: the backends the warm-up opened too
             database = _postgres_processes(int(db_url.rsplit(":", 1)[1].split("/")[0]))
-            before = _cpu_s(metered), _cpu_s(database)
+            before = _cpu_s([metered]), _cpu_s(database)
             point = run_wrk(
                 f"{gw}/v1/models/fraud-a/predict", body, 32, DURATION, authorization=auth
             )
             calls = max(point["requests"], 1)
-            point["gateway_cpu_ms"] = (_cpu_s(metered) - before[0]) * 1000 / calls
+            point["gateway_cpu_ms"] = (_cpu_s([metered]) - before[0]) * 1000 / calls
             point["postgres_cpu_ms"] = (_cpu_s(database) - before[1]) * 1000 / calls
             results[("instant via gateway", 32)] = point
             time.sleep(2)  # calls wrk left in flight settle (captured, or released if cut)

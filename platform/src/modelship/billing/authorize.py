@@ -17,7 +17,6 @@ released in the same step.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -82,8 +81,9 @@ async def authorize(body: AuthorizeBody, request: Request) -> JSONResponse:
             _on_behalf, app, caller, body.account, body.model
         )
     request_id, token = uuid.uuid4().hex, secrets.token_urlsafe(32)
-    hold = hold_request(caller, model, owner_id, body.route, body.rows, request_id)
-    hold = dataclasses.replace(hold, settle_key=_digest(token))
+    hold = hold_request(
+        caller, model, owner_id, body.route, body.rows, request_id, settle_key=_digest(token)
+    )
     refusal = await reserve(app, hold, body.ttl_s)
     if refusal is not None:
         return refusal

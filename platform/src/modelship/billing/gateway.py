@@ -96,10 +96,21 @@ async def _hold(app, hold: ledger.HoldRequest, ttl_s: float | None = None) -> in
     return await run_in_threadpool(_available, app, hold)
 
 
-def hold_request(caller, model, owner_id, route, rows, request_id, idempotency=None):
+def hold_request(
+    caller, model, owner_id, route, rows, request_id, idempotency=None, settle_key=None
+):
     amount = model.price_per_call + model.price_per_row * rows
     return ledger.HoldRequest(
-        request_id, caller.id, owner_id, model.name, route, rows, amount, caller.key_id, idempotency
+        request_id,
+        caller.id,
+        owner_id,
+        model.name,
+        route,
+        rows,
+        amount,
+        caller.key_id,
+        idempotency,
+        settle_key,
     )
 
 
