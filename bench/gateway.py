@@ -5,15 +5,20 @@
    call for call, and in alternating runs of 10 calls) and the share of the direct requests/s
    the gateway keeps (ROUNDS alternating runs, default 3; with how the run's connections were
    spread over the model's two workers, which decides much of a micro-batching model's speed).
+   The c=32 rounds run twice: with every process on every core, and with the model on a core of
+   its own (``bench/cores.py``), as a cluster runs the gateway and the model in separate pods.
 2. An instant model (the tests' stand-in): the gateway's own capacity in metered calls/s, and
    the CPU the gateway and PostgreSQL spend per call (steadier than wall-clock figures on a
-   shared machine).
+   shared machine); then the added p50 at c=1 by how long the model keeps the gateway idle
+   (the instant model sleeps as long as its body asks, using no CPU).
 
 DURATION_S (default 10) sets the seconds per point. Writes bench/results/gateway.md.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import platform
 import statistics
@@ -32,12 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from modelship_platform.postgres import postgres_server
 
+from bench.cores import can_split, own_cores
 from bench.load import Poster, ensure_wrk, interleaved, run_wrk
 from bench.run import MODES, payloads
 from bench.servers import PROJECT, Server, bake, free_port, train
 
 DURATION = int(os.environ.get("DURATION_S", "10"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
+IDLE_MS = (0, 1, 2, 4, 17)  # the demo model takes about 17 ms for one row
 INSTANT = """
 import uvicorn, sys
 sys.path.insert(0, {tests!r})
@@ -116,6 +123,21 @@ def _run_spread(url: str, body: Path, model, gateway: psutil.Process, auth: str 
     return point
 
 
+def _idle(via: str, direct: str, auth: str) -> dict[int, dict]:
+    """Added p50 at c=1 against the instant model sleeping ``IDLE_MS`` per call: the gateway
+    does the same work in each row; only how long it and PostgreSQL sat idle differs."""
+    found = {}
+    for ms in IDLE_MS:
+        print(f"  instant model sleeping {ms} ms, c=1: direct and through the gateway", flush=True)
+        body = json.dumps({"sleep": ms / 1000}).encode()
+        reference = Poster(direct, body)
+        try:
+            found[ms] = interleaved(via, body, reference, 20 * DURATION, {"Authorization": auth})
+        finally:
+            reference.close()
+    return found
+
+
 def _key(gateway: str, admin_key: str) -> str:
     admin = httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {admin_key}"})
     admin.post("/v1/accounts", json={"name": "bench", "role": "consumer"})
@@ -178,17 +200,24 @@ def main() -> None:
             print("  demo model, c=1: direct, then through the gateway", flush=True)
             results[("model direct", 1)] = run_wrk(f"{model.url}/predict", body, 1, DURATION)
             results[("model via gateway", 1)] = run_wrk(via, body, 1, DURATION, authorization=auth)
-            for n in range(1, ROUNDS + 1):
-                print(f"  demo model, c=32, round {n}: direct, then through the gateway")
-                results[("model direct", f"32 #{n}")] = _run_spread(
-                    f"{model.url}/predict", body, model, metered, None
-                )
-                results[("model via gateway", f"32 #{n}")] = _run_spread(
-                    via, body, model, metered, auth
-                )
+            database = _postgres_processes(int(db_url.rsplit(":", 1)[1].split("/")[0]))
+            layouts = {"": contextlib.nullcontext("every process on every core")}
+            if can_split():
+                rest = [gateway.pid, *(p.pid for p in database[:1])]
+                layouts["own "] = own_cores([model.process.pid], rest)
+            for layout, cores in list(layouts.items()):
+                with cores as how:
+                    layouts[layout] = how
+                    for n in range(1, ROUNDS + 1):
+                        print(f"  demo model, c=32, {how}, round {n}: direct, then via gateway")
+                        results[("model direct", f"32 {layout}#{n}")] = _run_spread(
+                            f"{model.url}/predict", body, model, metered, None
+                        )
+                        results[("model via gateway", f"32 {layout}#{n}")] = _run_spread(
+                            via, body, model, metered, auth
+                        )
             print("  instant model, c=32: direct, then through the gateway", flush=True)
             results[("instant direct", 32)] = run_wrk(f"{instant}/predict", body, 32, DURATION)
-            database = _postgres_processes(int(db_url.rsplit(":", 1)[1].split("/")[0]))
             before = _cpu_s([metered]), _cpu_s(database)
             point = run_wrk(
                 f"{gw}/v1/models/fraud-a/predict", body, 32, DURATION, authorization=auth
@@ -197,6 +226,7 @@ def main() -> None:
             point["gateway_cpu_ms"] = (_cpu_s([metered]) - before[0]) * 1000 / calls
             point["postgres_cpu_ms"] = (_cpu_s(database) - before[1]) * 1000 / calls
             results[("instant via gateway", 32)] = point
+            idle = _idle(f"{gw}/v1/models/fraud-a/predict", f"{instant}/predict", auth)
             time.sleep(2)  # calls wrk left in flight settle (captured, or released if cut)
             books = httpx.get(
                 f"{gw}/v1/admin/ledger", headers={"Authorization": f"Bearer {admin_key}"}
@@ -205,16 +235,11 @@ def main() -> None:
             for p in procs:
                 p.terminate()
                 p.wait(10)
-    write(results, pairs, books)
+    write(results, pairs, books, layouts, idle)
 
 
-def write(results: dict, pairs: dict, books: dict) -> None:
+def write(results: dict, pairs: dict, books: dict, layouts: dict, idle: dict) -> None:
     d1, g1 = results[("model direct", 1)], results[("model via gateway", 1)]
-    ratios = [
-        results[("model via gateway", f"32 #{n}")]["rps"]
-        / results[("model direct", f"32 #{n}")]["rps"]
-        for n in range(1, ROUNDS + 1)
-    ]
     cap = results[("instant via gateway", 32)]
     lines = [
         "# Billing gateway overhead (make bench-gateway)",
@@ -226,7 +251,8 @@ def write(results: dict, pairs: dict, books: dict) -> None:
             "is the template's, 2 workers, 1-row /predict; the instant model answers at once, so "
             "its row is the gateway's own capacity. Spread: the run's open connections per model "
             "worker halfway through (the workers share one listening socket: whichever wakes "
-            "first accepts what is waiting)."
+            "first accepts what is waiting). c=32 rounds marked own: "
+            f"{layouts.get('own ', 'not run (one CPU)')}."
         ),
         "",
         "| path | c | p50 ms | p99 ms | req/s | errors | spread |",
@@ -246,13 +272,19 @@ def write(results: dict, pairs: dict, books: dict) -> None:
             f"{p['p50_ms'] - p['floor_p50_ms']:.2f} ms ({p['floor_p50_ms']:.2f} ms direct, "
             f"{p['p50_ms']:.2f} ms through the gateway; floor <= 2 ms)"
         )
-    lines += [
-        f"- wrk's separate c=1 runs above: {g1['p50_ms'] - d1['p50_ms']:.2f} ms",
-        (
-            f"- gateway/direct req/s at c=32, median of {ROUNDS} rounds: "
+    lines.append(f"- wrk's separate c=1 runs above: {g1['p50_ms'] - d1['p50_ms']:.2f} ms")
+    for layout, how in layouts.items():
+        ratios = [
+            results[("model via gateway", f"32 {layout}#{n}")]["rps"]
+            / results[("model direct", f"32 {layout}#{n}")]["rps"]
+            for n in range(1, ROUNDS + 1)
+        ]
+        lines.append(
+            f"- gateway/direct req/s at c=32, {how}, median of {ROUNDS} rounds: "
             f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}; "
             "floor >= 0.7)"
-        ),
+        )
+    lines += [
         f"- metered calls/s (hold + capture) at c=32, instant model: {cap['rps']:.0f} (>= 1,500)",
         (
             f"- CPU per metered call at c=32: gateway {cap['gateway_cpu_ms']:.2f} ms, "
@@ -260,7 +292,21 @@ def write(results: dict, pairs: dict, books: dict) -> None:
             "1.33 ms for both, and wrk and the model)"
         ),
         f"- ledger after the run: {books}",
+        "",
+        (
+            "Added p50 at c=1 against the instant model, by how long each call leaves the gateway "
+            "and PostgreSQL idle (the model sleeps, using no CPU; the gateway's work is the same "
+            "in every row):"
+        ),
+        "",
+        "| model sleeps ms | direct p50 ms | via gateway p50 ms | added ms |",
+        "|---|---|---|---|",
     ]
+    for ms, p in idle.items():
+        lines.append(
+            f"| {ms} | {p['floor_p50_ms']:.2f} | {p['p50_ms']:.2f} | "
+            f"{p['p50_ms'] - p['floor_p50_ms']:.2f} |"
+        )
     out = ROOT / "bench" / "results" / "gateway.md"
     out.write_text("\n".join(lines) + "\n")
     print(out.read_text())
