@@ -139,11 +139,16 @@ def test_cancel_charges_only_the_rows_delivered(database_url, slow_scorer, tmp_p
         assert admin.get("/v1/admin/ledger").json()["balanced"] is True
 
 
-def test_a_model_failing_midway_fails_the_job_and_charges_the_delivered(
-    database_url, scorer, tmp_path
-):
-    with platform(database_url, [scorer], tmp_path / "r", job_chunk_concurrency=1) as (
-        url, admin, billing_url,
+def test_a_model_failing_midway_fails_the_job_and_charges_the_delivered(database_url, tmp_path):
+    """Chunk by chunk: once a chunk has failed, no later chunk is sent, stored or charged (one
+    used to start as the failed chunk let go of its turn, and was charged when it finished before
+    the job was ended)."""
+    seen: list[int] = []  # the rows the model scored
+    with (
+        serve_in_thread(scoring_app(SCORER, max_rows=100, seen=seen)) as scorer,
+        platform(database_url, [scorer], tmp_path / "r", job_chunk_concurrency=1) as (
+            url, admin, billing_url,
+        ),
     ):  # fmt: skip
         billing, jobs = customer(billing_url, admin, url)
         job = jobs.post("/v1/jobs", data={"model": "scorer"},
@@ -155,6 +160,7 @@ def test_a_model_failing_midway_fails_the_job_and_charges_the_delivered(
         assert _balance(billing) == ("0.979000", "0.000000")
         table = pyarrow.csv.read_csv(io.BytesIO(jobs.get(f"/v1/jobs/{job['id']}/result").content))
         assert table.num_rows == 200
+    assert sorted(seen) == list(range(200))
 
 
 def test_short_balance_is_402_and_private_models_are_404(database_url, scorer, tmp_path):

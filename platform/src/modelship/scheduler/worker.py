@@ -164,7 +164,13 @@ class Worker:
                 if lost.is_set():
                     return
                 chunk = await self._db(ctx.store.input_chunk, job_id, index)
-                answers = await self._predict(model.url, chunk, names, index, job.chunk_rows)
+                try:
+                    answers = await self._predict(model.url, chunk, names, index, job.chunk_rows)
+                except ChunkFailed:  # the job fails: no later chunk starts, none in flight counts
+                    lost.set()
+                    raise
+                if lost.is_set():
+                    return
                 out = chunk
                 for name, column in zip(answers.column_names, answers.columns, strict=True):
                     out = out.append_column(name, column)
