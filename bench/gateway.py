@@ -12,11 +12,13 @@
    shared machine); then the added p50 at c=1 by how long the model keeps the gateway idle
    (the instant model sleeps as long as its body asks, using no CPU).
 
-DURATION_S (default 10) sets the seconds per point. Writes bench/results/gateway.md.
+DURATION_S (default 10) sets the seconds per point, ROUNDS (default 3) the c=32 rounds per layout.
+Writes bench/results/gateway.md (--out; --build: where the demo model is baked).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -150,12 +152,16 @@ def _key(gateway: str, admin_key: str) -> str:
     return key
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "gateway.md")
+    args = parser.parse_args(argv)
     ensure_wrk()
     tmp = Path(tempfile.mkdtemp(prefix="modelship-bench-"))
     os.chmod(tmp, 0o755)
-    print("bench-gateway: baking and training the demo model into build/bench", flush=True)
-    ws = bake(ROOT / "build" / "bench")
+    print(f"bench-gateway: baking and training the demo model into {args.build}", flush=True)
+    ws = bake(args.build)
     train(ws, *MODES["quick"]["train"])
     files = payloads(ws, (1,))
     body = files["predict-1"]
@@ -235,10 +241,10 @@ def main() -> None:
             for p in procs:
                 p.terminate()
                 p.wait(10)
-    write(results, pairs, books, layouts, idle)
+    write(args.out, results, pairs, books, layouts, idle)
 
 
-def write(results: dict, pairs: dict, books: dict, layouts: dict, idle: dict) -> None:
+def write(out: Path, results: dict, pairs: dict, books: dict, layouts: dict, idle: dict) -> None:
     d1, g1 = results[("model direct", 1)], results[("model via gateway", 1)]
     cap = results[("instant via gateway", 32)]
     lines = [
@@ -307,7 +313,7 @@ def write(results: dict, pairs: dict, books: dict, layouts: dict, idle: dict) ->
             f"| {ms} | {p['floor_p50_ms']:.2f} | {p['p50_ms']:.2f} | "
             f"{p['p50_ms'] - p['floor_p50_ms']:.2f} |"
         )
-    out = ROOT / "bench" / "results" / "gateway.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(out.read_text())
 
