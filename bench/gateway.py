@@ -206,14 +206,15 @@ def main(argv: list[str] | None = None) -> None:
             print("  demo model, c=1: direct, then through the gateway", flush=True)
             results[("model direct", 1)] = run_wrk(f"{model.url}/predict", body, 1, DURATION)
             results[("model via gateway", 1)] = run_wrk(via, body, 1, DURATION, authorization=auth)
-            database = _postgres_processes(int(db_url.rsplit(":", 1)[1].split("/")[0]))
+            db_port = int(db_url.rsplit(":", 1)[1].split("/")[0])
+            server = [p.pid for p in _postgres_processes(db_port)[:1]]  # backends: its children
             layouts = {"": contextlib.nullcontext("every process on every core")}
             if can_split():
-                rest = [gateway.pid, *(p.pid for p in database[:1])]
-                layouts["own "] = own_cores([model.process.pid], rest)
-            for layout, cores in list(layouts.items()):
+                layouts["own "] = own_cores([model.process.pid], [gateway.pid, *server])
+            described = {}
+            for layout, cores in layouts.items():
                 with cores as how:
-                    layouts[layout] = how
+                    described[layout] = how
                     for n in range(1, ROUNDS + 1):
                         print(f"  demo model, c=32, {how}, round {n}: direct, then via gateway")
                         results[("model direct", f"32 {layout}#{n}")] = _run_spread(
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
                         )
             print("  instant model, c=32: direct, then through the gateway", flush=True)
             results[("instant direct", 32)] = run_wrk(f"{instant}/predict", body, 32, DURATION)
+            database = _postgres_processes(db_port)  # with the backends opened since
             before = _cpu_s([metered]), _cpu_s(database)
             point = run_wrk(
                 f"{gw}/v1/models/fraud-a/predict", body, 32, DURATION, authorization=auth
@@ -241,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
             for p in procs:
                 p.terminate()
                 p.wait(10)
-    write(args.out, results, pairs, books, layouts, idle)
+    write(args.out, results, pairs, books, described, idle)
 
 
 def write(out: Path, results: dict, pairs: dict, books: dict, layouts: dict, idle: dict) -> None:
