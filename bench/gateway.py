@@ -227,14 +227,13 @@ def main(argv: list[str] | None = None) -> None:
             results[("instant direct", 32)] = run_wrk(f"{instant}/predict", body, 32, DURATION)
             database = _postgres_processes(db_port)  # with the backends opened since
             before = _cpu_s([metered]), _cpu_s(database)
-            point = run_wrk(
-                f"{gw}/v1/models/fraud-a/predict", body, 32, DURATION, authorization=auth
-            )
+            instant_via = f"{gw}/v1/models/fraud-a/predict"
+            point = run_wrk(instant_via, body, 32, DURATION, authorization=auth)
             calls = max(point["requests"], 1)
             point["gateway_cpu_ms"] = (_cpu_s([metered]) - before[0]) * 1000 / calls
             point["postgres_cpu_ms"] = (_cpu_s(database) - before[1]) * 1000 / calls
             results[("instant via gateway", 32)] = point
-            idle = _idle(f"{gw}/v1/models/fraud-a/predict", f"{instant}/predict", auth)
+            idle = _idle(instant_via, f"{instant}/predict", auth)
             time.sleep(2)  # calls wrk left in flight settle (captured, or released if cut)
             books = httpx.get(
                 f"{gw}/v1/admin/ledger", headers={"Authorization": f"Bearer {admin_key}"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -95,9 +97,21 @@ def settings(database_url, upstreams):
     )
 
 
+@contextmanager
+def billing_served(settings: Settings, **overrides) -> Iterator[tuple[str, httpx.Client]]:
+    """The billing service on loopback (``settings`` with ``overrides``): its URL and an admin
+    client."""
+    app = create_app(settings.model_copy(update=overrides) if overrides else settings)
+    with (
+        serve_in_thread(app) as url,
+        httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
+        ) as admin,
+    ):
+        yield url, admin
+
+
 @pytest.fixture
 def gateway(settings):
-    with serve_in_thread(create_app(settings)) as url:
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
-        yield url, admin
-        admin.close()
+    with billing_served(settings) as served:
+        yield served

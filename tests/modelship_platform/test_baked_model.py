@@ -14,14 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from baking import bake
-from modelship.billing.app import create_app
 from modelship.settings import Settings
 from test_baked_repo import run
 
-from modelship_platform.conftest import ADMIN
+from modelship_platform.conftest import ADMIN, billing_served
 from modelship_platform.postgres import free_port
 from modelship_platform.test_gateway import consumer
-from modelship_platform.upstream import serve_in_thread, wait_until_up
+from modelship_platform.upstream import wait_until_up
 
 RECORD = {"amount": 50.0, "merchant_category": "fuel", "hour": 14, "day_of_week": 1,
           "user_age": 40, "account_balance": 900.0}  # fmt: skip
@@ -71,8 +70,7 @@ def private_service(tmp_path_factory) -> Iterator[str]:
 
 def test_metered_calls_to_a_baked_model(database_url, model_service):
     settings = Settings(database_url=database_url, models=[model_service], admin_key=ADMIN)
-    with serve_in_thread(create_app(settings)) as url:
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"})
+    with billing_served(settings) as (url, admin):
         models = admin.get("/v1/models").json()
         assert [(m["name"], m["owner"], m["price_per_row"]) for m in models] == [
             ("fraud-detector", "olga", "0.000100")
@@ -118,8 +116,7 @@ def test_a_private_baked_model_for_its_owner_and_grantees_only(
     settings = Settings(
         database_url=database_url, models=[model_service, private_service], admin_key=ADMIN
     )
-    with serve_in_thread(create_app(settings)) as url:
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"})
+    with billing_served(settings) as (url, admin):
         bob = consumer(url, admin, name="bob")
         seen = [(m["name"], m["visibility"]) for m in bob.get("/v1/models").json()]
         assert seen == [("fraud-detector", "public")]

@@ -16,8 +16,7 @@ from modelship.db import make_engine, session_factory
 from modelship.db.models import Hold
 from sqlalchemy import select
 
-from modelship_platform.conftest import ADMIN
-from modelship_platform.upstream import serve_in_thread
+from modelship_platform.conftest import ADMIN, billing_served
 
 
 def consumer(url, admin, name="alice", amount="1.00"):
@@ -64,8 +63,7 @@ def test_failing_and_slow_models_charge_nothing(gateway):
 
 def test_bodies_above_the_limit_are_refused_before_work(settings):
     """A 413 by the declared Content-Length, or while a chunked body arrives: nothing held."""
-    with serve_in_thread(create_app(settings.model_copy(update={"max_body_bytes": 2000}))) as url:
-        admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"})
+    with billing_served(settings, max_body_bytes=2000) as (url, admin):
         alice = consumer(url, admin)
         rows = [{"x": n} for n in range(300)]  # about 3,000 bytes of JSON
         sized = alice.post("/v1/models/fraud-a/predict/batch", json=rows)
@@ -119,13 +117,8 @@ def patient_gateway(settings):
     of this process, which the test's 100 client threads also run in: under a loaded CI it may
     wait over a second for the GIL, and its call is then rightly released with a 504 (a
     clean-clone CI once saw two calls that were neither 200 nor 402, most likely so)."""
-    with (
-        serve_in_thread(create_app(settings.model_copy(update={"request_timeout_s": 30.0}))) as url,
-        httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30
-        ) as admin,
-    ):
-        yield url, admin
+    with billing_served(settings, request_timeout_s=30.0) as served:
+        yield served
 
 
 def test_concurrent_calls_are_exact(patient_gateway):

@@ -13,9 +13,9 @@ committed (no spend queue, nothing answered before it is written). A failed batc
 its callers' steps and wrote nothing; a deadlock victim (only against steps applied outside
 batches, which lock in another order) is run again.
 
-The batch takes the plain steps: holds without an idempotency claim, and captures and releases of
-such holds with no stored answer or partial amount. The others go through
-:func:`modelship.transfer.apply` unchanged.
+The batch takes the plain steps: holds that :func:`takes` accepts (no idempotency claim, no settle
+key), and captures and releases of such holds with no stored answer or partial amount. The others
+go through :func:`modelship.transfer.apply` unchanged.
 """
 
 from __future__ import annotations
@@ -69,6 +69,13 @@ def _arguments(holds: list[Step], settles: list[Step], at: datetime) -> list:
     ]
 
 
+def takes(hold: HoldRequest) -> bool:
+    """Whether a hold (and then its settle) can go in a batch: not one with an idempotency claim
+    (its hold claims the key, its capture stores the answer) nor one with a settle key
+    (/v1/authorize's); those go through :func:`modelship.transfer.apply`."""
+    return hold.idempotency is None and hold.settle_key is None
+
+
 def _columns(rows: list[tuple], width: int) -> list[list]:
     return [list(column) for column in zip(*rows)] if rows else [[] for _ in range(width)]
 
@@ -100,7 +107,7 @@ class LedgerBatches:
 
     def hold(self, req: HoldRequest, ttl_s: float) -> Awaitable[bool]:
         """True when held; False when the balance is short or the key revoked (nothing written)."""
-        assert req.idempotency is None and req.settle_key is None, "goes through transfer.apply"
+        assert takes(req), "goes through transfer.apply"
         return self._submit(hold_step(req, ttl_s))
 
     def settle(self, step: Step) -> Awaitable[bool]:

@@ -23,7 +23,7 @@ from modelship.billing.auth import bearer, caller_of, unauthorized
 from modelship.billing.rows import BodyError, count_rows
 from modelship.billing.upstream import Answer, UpstreamError, UpstreamTimeout
 from modelship.db.models import Balance
-from modelship.ledger_batches import LedgerBatches
+from modelship.ledger_batches import LedgerBatches, takes
 from modelship.money import format_amount
 from modelship.transfer import apply
 
@@ -79,11 +79,8 @@ def _hold_blocking(app, hold: ledger.HoldRequest, ttl_s: float) -> int | None:
 
 
 def _batches_for(app, hold: ledger.HoldRequest) -> LedgerBatches | None:
-    """Where a call's hold and settle go together (PostgreSQL): a call with an idempotency
-    claim (whose hold claims the key and whose capture stores the answer) or a settle key
-    (/v1/authorize's) goes step by step."""
-    plain = hold.idempotency is None and hold.settle_key is None
-    return app.state.batches if plain else None
+    """Where a call's hold and settle go together (PostgreSQL), if the batches take it."""
+    return app.state.batches if takes(hold) else None
 
 
 async def _hold(app, hold: ledger.HoldRequest, ttl_s: float | None = None) -> int | None:
