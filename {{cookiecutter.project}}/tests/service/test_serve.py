@@ -28,6 +28,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def start(model_uri: str, tracking_uri: str, tmp_path: Path, **env: str) -> tuple:
     port = free_port()
     variables = {k: v for k, v in os.environ.items() if k != serve.MULTIPROC_ENV}
@@ -41,14 +45,18 @@ def start(model_uri: str, tracking_uri: str, tmp_path: Path, **env: str) -> tupl
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    workers = int(variables["WORKERS"])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert process.poll() is None, (tmp_path / f"serve-{port}.log").read_text()[-3000:]
+        # The first worker answers while gunicorn may still be forking the next (it waits up
+        # to 0.1 s between forks): ready means every worker is there.
         try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return process, url
+            ready = httpx.get(f"{url}/health/ready", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
+            ready = False
+        if ready and (workers == 1 or len(children(process.pid)) == workers):
+            return process, url
         time.sleep(0.1)
     process.kill()
     pytest.fail("the server did not become ready within 120 s")
@@ -61,10 +69,6 @@ def server(classifier_uri: str, tracking_uri: str, tmp_path: Path) -> Iterator[t
     if process.poll() is None:
         process.terminate()
         process.wait(30)
-
-
-def children(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def predictions_counted(url: str) -> float:
