@@ -3,6 +3,11 @@
 SMTP comes from ``SMTP_URL`` (``smtp://[user:password@]host:port``, ``smtps://`` for TLS); the
 webhook body is the job's JSON, signed ``X-Modelship-Signature: sha256=<hex>`` with
 HMAC-SHA256 under ``WEBHOOK_SECRET``, retried with exponential backoff on errors and 5xx.
+
+Both are sent at least once: a worker that loses its settlement lease while notifying leaves
+the job to another, which notifies again. So a repeat can be told apart: the email's
+``Message-ID`` is the job's own (mail systems and clients drop a second copy), and the
+webhook body carries the job's ``id`` for the receiver to deduplicate on.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import smtplib
 import socket
 import time
 from email.message import EmailMessage
+from email.utils import parseaddr
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -26,6 +32,12 @@ log = logging.getLogger("modelship.scheduler")
 SIGNATURE = "X-Modelship-Signature"
 
 
+def message_id(sender: str, job_id: str) -> str:
+    """The one ``Message-ID`` of a job's email, under the sender's domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "modelship"
+    return f"<job-{job_id}@{domain}>"
+
+
 def send_email(settings: Settings, to: str, job: dict) -> bool:
     if settings.smtp_url is None or not to:
         return False
@@ -33,6 +45,7 @@ def send_email(settings: Settings, to: str, job: dict) -> bool:
     message = EmailMessage()
     message["From"], message["To"] = settings.smtp_from, to
     message["Subject"] = f"modelship job {job['id']} {job['status']}"
+    message["Message-ID"] = message_id(settings.smtp_from, job["id"])
     message.set_content(
         f"Your job on model {job['model']} {job['status']}.\n\n"
         f"rows: {job['rows_done']} of {job['rows']}\n"
