@@ -40,14 +40,14 @@ class RankWithin(PythonModel):
 
 
 class TensorSum(PythonModel):
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: np.ndarray, params=None):
         return np.asarray(model_input, dtype="float32").sum(axis=1)
 
 
 class Chat(PythonModel):
     """No signature: answers chat, completion and embedding inputs with what it was given."""
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         frame = pd.DataFrame(model_input)
         if "messages" in frame:
             return {"choices": [{"message": {"role": "assistant", "content": str(len(frame))}}]}

@@ -87,7 +87,7 @@ EVERY_TYPE_SIGNATURE = ModelSignature(
 class TensorSum(PythonModel):
     """Sums each instance of a float tensor of shape (-1, 3)."""
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: np.ndarray, params=None):
         return np.asarray(model_input, dtype="float32").sum(axis=1)
 
 
@@ -100,7 +100,7 @@ TENSOR_SIGNATURE = ModelSignature(
 class Echo(PythonModel):
     """No signature: counts the keys of each record."""
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         return [int(row.notna().sum()) for _, row in pd.DataFrame(model_input).iterrows()]
 
 
