@@ -50,15 +50,15 @@ def test_metered_call_charges_the_card_price(gateway):
     assert owners == {"fraud-a": "olga"}
 
 
-def test_failing_and_slow_models_charge_nothing(gateway):
-    url, admin = gateway
-    alice = consumer(url, admin)
-    r = alice.post("/v1/models/fraud-a/predict/batch", json=[{"status": 500}])
-    assert r.status_code == 500 and r.headers["X-Modelship-Charge"] == "0.000000"
-    r = alice.post("/v1/models/fraud-a/predict/batch", json=[{"sleep": 2}])
-    assert r.status_code == 504
-    assert alice.get("/v1/me").json()["balance"] == "1.000000"
-    assert admin.get("/v1/admin/ledger").json()["open_holds"] == 0
+def test_failing_and_slow_models_charge_nothing(settings):
+    with billing_served(settings, request_timeout_s=1.0) as (url, admin):
+        alice = consumer(url, admin)
+        r = alice.post("/v1/models/fraud-a/predict/batch", json=[{"status": 500}])
+        assert r.status_code == 500 and r.headers["X-Modelship-Charge"] == "0.000000"
+        r = alice.post("/v1/models/fraud-a/predict/batch", json=[{"sleep": 2}])
+        assert r.status_code == 504
+        assert alice.get("/v1/me").json()["balance"] == "1.000000"
+        assert admin.get("/v1/admin/ledger").json()["open_holds"] == 0
 
 
 def test_bodies_above_the_limit_are_refused_before_work(settings):
@@ -111,19 +111,9 @@ def test_topups_idempotent_and_amounts_checked(gateway):
     assert ledger["credits"] == "5.000000" and ledger["balanced"] is True
 
 
-@pytest.fixture
-def patient_gateway(settings):
-    """``gateway`` with a 30 s model timeout instead of 1 s. Here the instant model is a thread
-    of this process, which the test's 100 client threads also run in: under a loaded CI it may
-    wait over a second for the GIL, and its call is then rightly released with a 504 (a
-    clean-clone CI once saw two calls that were neither 200 nor 402, most likely so)."""
-    with billing_served(settings, request_timeout_s=30.0) as served:
-        yield served
-
-
-def test_concurrent_calls_are_exact(patient_gateway):
+def test_concurrent_calls_are_exact(gateway):
     """1,000 calls, 100 at a time, a balance for exactly 500: 500 answered, 500 refused."""
-    url, admin = patient_gateway
+    url, admin = gateway
     alice = consumer(url, admin, amount="0.550000")  # 500 x (0.001 + 1 row x 0.0001)
     own = threading.local()  # a client per thread: one httpx pool shared by 100 threads once
     # failed a call on the client side ("Bad file descriptor"), which says nothing of the gateway
