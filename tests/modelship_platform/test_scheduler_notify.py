@@ -24,3 +24,4 @@ def test_a_repeated_email_carries_the_jobs_one_message_id() -> None:
     first, again, other = (mail["Message-ID"] for mail in inbox.messages)
     assert first == again == "<job-j-1@example.test>"
     assert other == "<job-j-2@example.test>"
+    assert all(mail["Date"].datetime.tzinfo is not None for mail in inbox.messages)

@@ -21,7 +21,7 @@ import smtplib
 import socket
 import time
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import formatdate, parseaddr
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -46,6 +46,7 @@ def send_email(settings: Settings, to: str, job: dict) -> bool:
     message["From"], message["To"] = settings.smtp_from, to
     message["Subject"] = f"modelship job {job['id']} {job['status']}"
     message["Message-ID"] = message_id(settings.smtp_from, job["id"])
+    message["Date"] = formatdate(usegmt=True)  # required by RFC 5322; smtplib adds none
     message.set_content(
         f"Your job on model {job['model']} {job['status']}.\n\n"
         f"rows: {job['rows_done']} of {job['rows']}\n"
