@@ -43,6 +43,8 @@ def _affinity(tid: int) -> set[int] | None:
 
 
 def can_split() -> bool:
+    """Whether this process may run on two CPUs or more: one for the model, the rest for the
+    others."""
     return len(os.sched_getaffinity(0)) >= 2
 
 
@@ -54,12 +56,12 @@ def own_cores(model: list[int], rest: list[int]) -> Iterator[str]:
     last = max(every)
     others = every - {last}
     mine = _threads([os.getpid()], children=False)  # its children include the model's servers
-    _pin(_threads(model), {last})
-    _pin([*_threads(rest), *mine], others)
-    if any(_affinity(tid) not in ({last}, None) for tid in _threads(model)):
-        raise RuntimeError(f"the model's threads are not all pinned to CPU {last}")
     rest_cpus = ", ".join(map(str, sorted(others)))
     try:
+        _pin(_threads(model), {last})
+        _pin([*_threads(rest), *mine], others)
+        if any(_affinity(tid) not in ({last}, None) for tid in _threads(model)):
+            raise RuntimeError(f"the model's threads are not all pinned to CPU {last}")
         yield f"the model on CPU {last}; the gateway, PostgreSQL and wrk on CPU {rest_cpus}"
-    finally:
+    finally:  # also when the check failed: nothing stays pinned
         _pin([*_threads(model), *_threads(rest), *mine], every)

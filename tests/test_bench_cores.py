@@ -7,9 +7,9 @@ import sys
 import psutil
 import pytest
 
-from bench.cores import own_cores
+from bench.cores import can_split, own_cores
 
-pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+pytestmark = pytest.mark.skipif(not can_split(), reason="needs two CPUs")
 #: a process with a second thread, like a model worker's predict thread
 THREADED = "import threading, time; threading.Thread(target=time.sleep, args=(60,)).start(); " \
     "print('up', flush=True); time.sleep(60)"  # fmt: skip

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.cores import can_split
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,7 +28,7 @@ def test_smoke_bench_gateway_writes_every_figure(tmp_path: Path) -> None:
         r"^\| (model|instant) (direct|via gateway) \|([^|]+)\|(.*)$", text, re.MULTILINE
     )
     points = {(kind, path, c.strip()) for kind, path, c, _ in rows}
-    layouts = ["32 #1", "32 own #1"] if len(os.sched_getaffinity(0)) >= 2 else ["32 #1"]
+    layouts = ["32 #1", "32 own #1"] if can_split() else ["32 #1"]
     assert points == {
         (kind, path, c)
         for kind, cs in (("model", ["1", *layouts]), ("instant", ["32"]))

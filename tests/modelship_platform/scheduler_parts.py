@@ -9,6 +9,8 @@ import io
 import json
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -149,9 +151,15 @@ def csv_rows(count: int, fail_at: int | None = None) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def wait_for(client: httpx.Client, job_id: str, timeout_s: float = 60) -> dict:
-    import time
+def until(check: Callable[[], object], timeout_s: float, failure: str) -> None:
+    """Polls ``check`` until it is true; fails with ``failure`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
 
+
+def wait_for(client: httpx.Client, job_id: str, timeout_s: float = 60) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         job = client.get(f"/v1/jobs/{job_id}").json()

@@ -117,14 +117,20 @@ def test_concurrent_calls_are_exact(gateway):
     alice = consumer(url, admin, amount="0.550000")  # 500 x (0.001 + 1 row x 0.0001)
     own = threading.local()  # a client per thread: one httpx pool shared by 100 threads once
     # failed a call on the client side ("Bad file descriptor"), which says nothing of the gateway
+    clients: list[httpx.Client] = []
 
     def call(_):
         if not hasattr(own, "client"):
             own.client = httpx.Client(base_url=url, headers=alice.headers, timeout=30)
+            clients.append(own.client)
         return own.client.post("/v1/models/fraud-a/predict", json={"x": 1}).status_code
 
-    with ThreadPoolExecutor(100) as pool:
-        codes = list(pool.map(call, range(1000)))
+    try:
+        with ThreadPoolExecutor(100) as pool:
+            codes = list(pool.map(call, range(1000)))
+    finally:
+        for client in clients:
+            client.close()
     assert codes.count(200) == 500 and codes.count(402) == 500, sorted(set(codes))
     assert alice.get("/v1/me").json()["balance"] == "0.000000"
     books = admin.get("/v1/admin/ledger").json()

@@ -28,6 +28,7 @@ from modelship_platform.scheduler_parts import (
     scheduler_env,
     scoring_app,
     start_schedulers,
+    until,
 )
 from modelship_platform.upstream import serve_in_thread
 
@@ -38,13 +39,11 @@ def _card():
 
 
 def _until(db, check, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    def holds() -> bool:
         with db() as s:
-            if check(s):
-                return
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+            return check(s)
+
+    until(holds, timeout_s, "timed out")
 
 
 def _stop(*procs: subprocess.Popen) -> None:
